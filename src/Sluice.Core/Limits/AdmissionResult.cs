@@ -1,0 +1,71 @@
+namespace Sluice.Core.Limits;
+
+/// <summary>
+/// The limiter's answer for one request: admitted into every counter, or refused by at least one and
+/// counted in none. <see cref="Counters"/> follows the order of the checks.
+/// </summary>
+public sealed class AdmissionResult
+{
+    public AdmissionResult(bool admitted, CounterState[] counters, long timestampMs)
+    {
+        Admitted = admitted;
+        Counters = counters;
+        TimestampMs = timestampMs;
+    }
+
+    public bool Admitted { get; }
+
+    /// <summary>Each counter after the decision (used includes this request when admitted).</summary>
+    public CounterState[] Counters { get; }
+
+    /// <summary>The limiter's clock at the decision, Unix milliseconds; the time recorded when admitted.</summary>
+    public long TimestampMs { get; }
+
+    /// <summary>When a refused request may be retried: the longest wait over every exhausted counter.</summary>
+    public long RetryAfterMs
+    {
+        get
+        {
+            long wait = 0;
+            foreach (var counter in Counters)
+            {
+                wait = Math.Max(wait, counter.RetryAfterMs);
+            }
+            return wait;
+        }
+    }
+
+    /// <summary>
+    /// The counter that binds: when refused, the exhausted one with the longest wait; when admitted, the one
+    /// with the least room left (the longer reset on a tie). -1 when there are no counters.
+    /// </summary>
+    public int BindingIndex
+    {
+        get
+        {
+            var best = -1;
+            for (var i = 0; i < Counters.Length; i++)
+            {
+                if (best < 0 || Binds(Counters[i], Counters[best]))
+                {
+                    best = i;
+                }
+            }
+            return best;
+        }
+    }
+
+    private bool Binds(in CounterState candidate, in CounterState current)
+    {
+        if (!Admitted && candidate.Exhausted != current.Exhausted)
+        {
+            return candidate.Exhausted;
+        }
+        if (!Admitted && candidate.Exhausted)
+        {
+            return candidate.RetryAfterMs > current.RetryAfterMs;
+        }
+        return candidate.Remaining < current.Remaining
+            || (candidate.Remaining == current.Remaining && candidate.ResetAfterMs > current.ResetAfterMs);
+    }
+}

@@ -1,0 +1,20 @@
+namespace Sluice.Core.Limits;
+
+/// <summary>One counter a request must fit into: at most <see cref="Limit"/> admitted requests in any
+/// rolling window of <see cref="WindowMs"/>. A request is admitted only if it fits into every check it carries.</summary>
+public readonly struct LimitCheck
+{
+    public LimitCheck(LimitPolicy policy, CounterKey counter)
+    {
+        Policy = policy;
+        Counter = counter;
+    }
+
+    public LimitPolicy Policy { get; }
+
+    public CounterKey Counter { get; }
+
+    public int Limit => Policy.Limit;
+
+    public long WindowMs => Policy.WindowMs;
+}

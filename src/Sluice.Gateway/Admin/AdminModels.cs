@@ -1,0 +1,54 @@
+using System.Text.Json.Serialization;
+using Sluice.Core.Keys;
+using Sluice.Core.Limits;
+
+namespace Sluice.Gateway.Admin;
+
+/// <summary>The body of <c>POST /admin/keys</c>.</summary>
+public sealed record CreateKeyRequest(string? Name, string? Plan);
+
+/// <summary>A new key, with its secret: the only time the secret is shown.</summary>
+public sealed record CreatedKey(string Id, string Key, string Name, string Plan, long Created, string Display)
+{
+    [JsonPropertyName("object")]
+    public string ObjectType { get; init; } = "api_key";
+}
+
+/// <summary>A key as the admin API lists it: never the secret.</summary>
+public sealed record KeyView(string Id, string Name, string Plan, string Display, long Created, long? Revoked)
+{
+    [JsonPropertyName("object")]
+    public string ObjectType { get; init; } = "api_key";
+
+    public static KeyView From(ApiKey key) =>
+        new(key.Id, key.Name, key.Plan, key.Display, key.Created.ToUnixTimeSeconds(), key.Revoked?.ToUnixTimeSeconds());
+}
+
+public sealed record KeyList(IReadOnlyList<KeyView> Data)
+{
+    [JsonPropertyName("object")]
+    public string ObjectType { get; init; } = "list";
+}
+
+/// <summary>One key with the state of its per-key limits.</summary>
+public sealed record KeyDetails(string Id, string Name, string Plan, string Display, long Created, long? Revoked, IReadOnlyList<LimitUsage> Usage)
+{
+    [JsonPropertyName("object")]
+    public string ObjectType { get; init; } = "api_key";
+}
+
+/// <summary>One limit's state: used and limit in the window, and when room returns.</summary>
+public sealed record LimitUsage(string Name, string Scope, int Used, int Limit, int Remaining, long WindowSeconds, long ResetSeconds, DateTimeOffset? ResetAt)
+{
+    public static LimitUsage From(CounterState state, DateTimeOffset now, long waitMs) =>
+        new(state.Policy.Name, state.Policy.Subject == LimitSubject.Key ? "key" : "ip", state.Used, state.Limit, state.Remaining,
+            state.Policy.WindowMs / 1000, (waitMs + 999) / 1000, waitMs > 0 ? now.AddMilliseconds(waitMs) : null);
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(CreateKeyRequest))]
+[JsonSerializable(typeof(CreatedKey))]
+[JsonSerializable(typeof(KeyView))]
+[JsonSerializable(typeof(KeyList))]
+[JsonSerializable(typeof(KeyDetails))]
+public sealed partial class AdminJsonContext : JsonSerializerContext;

@@ -1,0 +1,50 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Sluice.Core.Limits;
+using Sluice.Gateway.Hosting;
+
+namespace Sluice.Gateway.Admission;
+
+/// <summary>
+/// Asks the limiter whether the request fits into every limit of its key's plan (key and client IP counters
+/// together). Refused: 429 with the reason, nothing counted, upstream never called. Admitted: the rate-limit
+/// headers go on the answer. Listing models is not counted.
+/// </summary>
+internal sealed class AdmissionMiddleware
+{
+    private readonly RequestDelegate _next;
+    private readonly IRequestLimiter _limiter;
+    private readonly TimeProvider _time;
+
+    public AdmissionMiddleware(RequestDelegate next, IRequestLimiter limiter, TimeProvider time)
+    {
+        _next = next;
+        _limiter = limiter;
+        _time = time;
+    }
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (IsUncounted(context.Request))
+        {
+            await _next(context);
+            return;
+        }
+        var feature = context.Features.GetRequiredFeature<SluiceRequestFeature>();
+        var checks = feature.Plan!.ChecksFor(feature.Key!.Id, feature.Client.Group);
+        var result = await _limiter.TryAdmitAsync(checks, context.TraceIdentifier, context.RequestAborted);
+        feature.Checks = checks;
+        feature.Admission = result;
+        if (!result.Admitted)
+        {
+            await RateLimitRefusal.WriteAsync(context, result, feature.Client, _time.GetUtcNow());
+            return;
+        }
+        RateLimitHeaders.Apply(context.Response.Headers, result);
+        await _next(context);
+    }
+
+    /// <summary><c>/v1/models</c> (and one model) is read by clients at start-up and costs nothing upstream.</summary>
+    internal static bool IsUncounted(HttpRequest request) =>
+        HttpMethods.IsGet(request.Method) && request.Path.StartsWithSegments("/v1/models", StringComparison.Ordinal);
+}

@@ -1,0 +1,96 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Sluice.Core.Keys;
+
+using Sluice.Gateway.Hosting;
+
+namespace Sluice.Gateway.Authentication;
+
+/// <summary>
+/// Loads every key into the <see cref="KeyDirectory"/> before the gateway serves, then picks up changes made
+/// elsewhere (another instance, the database by hand) every half second. Changes made through this instance's
+/// admin API are applied at once and do not wait for this.
+/// </summary>
+internal sealed partial class KeyDirectorySync : IHostedService, IDisposable
+{
+    private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(500);
+
+    private readonly IKeyStore _store;
+    private readonly KeyDirectory _directory;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private Task? _loop;
+
+    public KeyDirectorySync(IKeyStore store, KeyDirectory directory, TimeProvider time, ILogger<KeyDirectorySync> logger)
+    {
+        _store = store;
+        _directory = directory;
+        _time = time;
+        _logger = logger;
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var keys = await _store.ChangedSinceAsync(0, cancellationToken);
+        _directory.Apply(keys);
+        LogLoaded(_logger, _directory.Count);
+        _loop = RefreshLoopAsync(_stopping.Token);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        if (_loop is not null)
+        {
+            await _loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    public void Dispose() => _stopping.Dispose();
+
+    /// <summary>Applies every change since the directory's version; returns how many keys changed.</summary>
+    public async Task<int> RefreshAsync(CancellationToken cancellationToken)
+    {
+        var changed = await _store.ChangedSinceAsync(_directory.Version, cancellationToken);
+        _directory.Apply(changed);
+        return changed.Count;
+    }
+
+    private async Task RefreshLoopAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(Interval, _time);
+        var failing = false;
+        while (await Ticks.NextAsync(timer, cancellationToken))
+        {
+            try
+            {
+                await RefreshAsync(cancellationToken);
+                if (failing)
+                {
+                    LogRecovered(_logger);
+                    failing = false;
+                }
+            }
+            catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                // The keys already known keep working; the error is logged once until it clears.
+                if (!failing)
+                {
+                    LogRefreshFailed(_logger, exception);
+                    failing = true;
+                }
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 10, EventName = "KeysLoaded", Level = LogLevel.Information, Message = "Loaded {Count} API keys")]
+    private static partial void LogLoaded(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 11, EventName = "KeyRefreshFailed", Level = LogLevel.Warning,
+        Message = "Reading key changes from the store failed; known keys keep working")]
+    private static partial void LogRefreshFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 12, EventName = "KeyRefreshRecovered", Level = LogLevel.Information, Message = "Reading key changes from the store works again")]
+    private static partial void LogRecovered(ILogger logger);
+}

@@ -1,0 +1,64 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+
+namespace Sluice.Gateway.ClientIp;
+
+internal sealed class ClientIpOptionsValidator : IValidateOptions<ClientIpOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ClientIpOptions options)
+    {
+        var errors = new List<string>();
+        for (var i = 0; i < options.TrustedProxies.Count; i++)
+        {
+            if (!TrustedNetworks.TryParse(options.TrustedProxies[i], out _))
+            {
+                errors.Add($"{ClientIpOptions.Section}:TrustedProxies:{i}: '{options.TrustedProxies[i]}' is not an IP address or CIDR network (--trusted-proxy).");
+            }
+        }
+        if (options.Ipv4PrefixLength is < 8 or > 32)
+        {
+            errors.Add($"{ClientIpOptions.Section}:Ipv4PrefixLength must be between 8 and 32 (was {options.Ipv4PrefixLength}).");
+        }
+        if (options.Ipv6PrefixLength is < 16 or > 128)
+        {
+            errors.Add($"{ClientIpOptions.Section}:Ipv6PrefixLength must be between 16 and 128 (was {options.Ipv6PrefixLength}).");
+        }
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+/// <summary>Parses trusted proxy entries: an address (a single host) or a CIDR network.</summary>
+internal static class TrustedNetworks
+{
+    public static bool TryParse(string? text, out IPNetwork network)
+    {
+        network = default;
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return false;
+        }
+        text = text.Trim();
+        if (text.Contains('/', StringComparison.Ordinal))
+        {
+            if (!IPNetwork.TryParse(text, out network))
+            {
+                return false;
+            }
+            if (network.BaseAddress.IsIPv4MappedToIPv6 && network.PrefixLength >= 96)
+            {
+                network = new IPNetwork(network.BaseAddress.MapToIPv4(), network.PrefixLength - 96);
+            }
+            return true;
+        }
+        if (!IPAddress.TryParse(text, out var address))
+        {
+            return false;
+        }
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+        network = new IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128);
+        return true;
+    }
+}

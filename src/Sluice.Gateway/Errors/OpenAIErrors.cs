@@ -1,0 +1,59 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+
+namespace Sluice.Gateway.Errors;
+
+/// <summary>Writes errors the way OpenAI does: <c>{"error":{"message","type","param","code"}}</c>.</summary>
+public static class OpenAIErrors
+{
+    public const string InvalidRequest = "invalid_request_error";
+    public const string ServerError = "server_error";
+
+    public static async Task WriteAsync(HttpContext context, int status, string message, string type, string? code, string? param = null)
+    {
+        var response = context.Response;
+        response.StatusCode = status;
+        response.ContentType = "application/json; charset=utf-8";
+        await using (var writer = new Utf8JsonWriter(response.BodyWriter))
+        {
+            Write(writer, message, type, code, param);
+        }
+        await response.BodyWriter.FlushAsync(context.RequestAborted);
+    }
+
+    public static byte[] ToBytes(string message, string type, string? code, string? param = null)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            Write(writer, message, type, code, param);
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void Write(Utf8JsonWriter writer, string message, string type, string? code, string? param)
+    {
+        writer.WriteStartObject();
+        writer.WriteStartObject("error");
+        writer.WriteString("message", message);
+        writer.WriteString("type", type);
+        if (param is null)
+        {
+            writer.WriteNull("param");
+        }
+        else
+        {
+            writer.WriteString("param", param);
+        }
+        if (code is null)
+        {
+            writer.WriteNull("code");
+        }
+        else
+        {
+            writer.WriteString("code", code);
+        }
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+}

@@ -1,0 +1,15 @@
+using Microsoft.Extensions.Logging;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Sluice.Gateway.Forwarding;
+
+internal static partial class ForwardingLog
+{
+    [LoggerMessage(EventId = 20, EventName = "UpstreamFailed", Level = LogLevel.Warning,
+        Message = "Upstream call {Method} {Path} failed: {Error} ({Reason})")]
+    public static partial void UpstreamFailed(ILogger logger, string method, string path, ForwarderError error, string reason);
+
+    [LoggerMessage(EventId = 21, EventName = "ModelsFetchFailed", Level = LogLevel.Warning,
+        Message = "Fetching the model list from the upstream failed: {Reason}")]
+    public static partial void ModelsFetchFailed(ILogger logger, string reason);
+}

@@ -1,0 +1,37 @@
+using Microsoft.AspNetCore.Http;
+using Sluice.Gateway.Errors;
+
+namespace Sluice.Gateway.Forwarding;
+
+/// <summary>Answers <c>GET /v1/models</c> from <see cref="ModelsCache"/>; other calls pass on.</summary>
+internal sealed class ModelsMiddleware
+{
+    private readonly RequestDelegate _next;
+    private readonly ModelsCache _cache;
+
+    public ModelsMiddleware(RequestDelegate next, ModelsCache cache)
+    {
+        _next = next;
+        _cache = cache;
+    }
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (!HttpMethods.IsGet(context.Request.Method) || !context.Request.Path.Equals("/v1/models", StringComparison.Ordinal))
+        {
+            await _next(context);
+            return;
+        }
+        var entry = await _cache.GetAsync(context.RequestAborted);
+        if (entry is null)
+        {
+            await OpenAIErrors.WriteAsync(context, StatusCodes.Status502BadGateway,
+                "The upstream provider could not be reached to list models. Please retry.", OpenAIErrors.ServerError, "upstream_unavailable");
+            return;
+        }
+        context.Response.StatusCode = entry.Status;
+        context.Response.ContentType = entry.ContentType;
+        context.Response.ContentLength = entry.Body.Length;
+        await context.Response.Body.WriteAsync(entry.Body, context.RequestAborted);
+    }
+}

@@ -1,0 +1,61 @@
+using Microsoft.AspNetCore.Http;
+using Sluice.Gateway.Admission;
+using Sluice.Gateway.Hosting;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Sluice.Gateway.Forwarding;
+
+/// <summary>
+/// Shapes each forwarded call: the client's credentials and forwarding headers are dropped and the operator's
+/// upstream key put in their place; on the way back, the upstream's account details (organization, its own
+/// rate limits, cookies) are dropped and the user's own rate-limit headers set.
+/// </summary>
+internal sealed class RelayTransformer : HttpTransformer
+{
+    private static readonly string[] RequestHeadersToDrop =
+    [
+        "Authorization", "api-key", "x-api-key", "Cookie", "Proxy-Authorization",
+        "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Prefix", "X-Real-IP", "Forwarded",
+    ];
+
+    private static readonly string[] ResponseHeadersToDrop = ["openai-organization", "openai-project", "Set-Cookie"];
+
+    private readonly string? _authorization;
+
+    public RelayTransformer(UpstreamClient upstream)
+    {
+        _authorization = upstream.Authorization;
+    }
+
+    public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
+    {
+        await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
+        foreach (var header in RequestHeadersToDrop)
+        {
+            proxyRequest.Headers.Remove(header);
+        }
+        if (_authorization is not null)
+        {
+            proxyRequest.Headers.TryAddWithoutValidation("Authorization", _authorization);
+        }
+    }
+
+    public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
+    {
+        var proceed = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+        var headers = httpContext.Response.Headers;
+        foreach (var header in ResponseHeadersToDrop)
+        {
+            headers.Remove(header);
+        }
+        foreach (var header in RateLimitHeaders.UpstreamHeaders)
+        {
+            headers.Remove(header);
+        }
+        if (httpContext.Features.Get<SluiceRequestFeature>()?.Admission is { } admission)
+        {
+            RateLimitHeaders.Apply(headers, admission);
+        }
+        return proceed;
+    }
+}

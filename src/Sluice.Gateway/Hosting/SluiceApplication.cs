@@ -1,0 +1,45 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration.Memory;
+
+namespace Sluice.Gateway.Hosting;
+
+/// <summary>Builds the gateway application; the <c>sluice serve</c> command and the tests both start it this way.</summary>
+public static class SluiceApplication
+{
+    /// <summary>Defaults that any configuration source overrides.</summary>
+    public static readonly IReadOnlyDictionary<string, string?> Defaults = new Dictionary<string, string?>
+    {
+        ["urls"] = "http://127.0.0.1:8080",
+        ["Logging:LogLevel:Default"] = "Information",
+        ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+        ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
+        ["Logging:LogLevel:Yarp"] = "Warning",
+        ["Logging:LogLevel:System.Net.Http"] = "Warning",
+        ["Logging:Console:FormatterName"] = "simple",
+        ["Logging:Console:FormatterOptions:SingleLine"] = "true",
+        ["Logging:Console:FormatterOptions:UseUtcTimestamp"] = "true",
+        ["Logging:Console:FormatterOptions:TimestampFormat"] = "yyyy-MM-ddTHH:mm:ss.fffZ ",
+    };
+
+    public static WebApplication Create(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = Defaults });
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            // JSON bodies are limited by Sluice:Relay:MaxRequestBodyBytes with an OpenAI-shaped 413; uploads stream through.
+            kestrel.Limits.MaxRequestBodySize = null;
+        });
+        builder.Services.AddSluiceGateway();
+        configure?.Invoke(builder);
+        var app = builder.Build();
+        app.UseSluiceGateway();
+        return app;
+    }
+}

@@ -1,0 +1,42 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Sluice.Gateway.Admin;
+using Sluice.Gateway.Admission;
+using Sluice.Gateway.Authentication;
+using Sluice.Gateway.ClientIp;
+using Sluice.Gateway.Forwarding;
+using Sluice.Gateway.Inspection;
+using Sluice.Gateway.Logging;
+
+namespace Sluice.Gateway.Hosting;
+
+public static class SluiceApplicationBuilderExtensions
+{
+    /// <summary>
+    /// The request flow: log → errors → client IP → CORS → (for <c>/v1/…</c>) key → models cache → body → admission →
+    /// forward; other paths go to the endpoints (health, admin).
+    /// </summary>
+    public static WebApplication UseSluiceGateway(this WebApplication app)
+    {
+        app.UseMiddleware<RequestLogMiddleware>();
+        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = UnhandledErrors.WriteAsync });
+        app.UseMiddleware<ClientIpMiddleware>();
+        app.UseCors();
+
+        var forwarder = app.Services.GetRequiredService<RelayForwarder>();
+        app.MapWhen(IsRelayPath, relay => relay
+            .UseMiddleware<ApiKeyAuthenticationMiddleware>()
+            .UseMiddleware<ModelsMiddleware>()
+            .UseMiddleware<RequestBodyMiddleware>()
+            .UseMiddleware<AdmissionMiddleware>()
+            .Run(forwarder.InvokeAsync));
+
+        app.UseRouting();
+        app.MapHealthChecks("/healthz");
+        app.MapSluiceAdmin();
+        return app;
+    }
+
+    private static bool IsRelayPath(HttpContext context) => context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal);
+}

@@ -1,0 +1,93 @@
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Sluice.Core.Keys;
+using Sluice.Core.Limits;
+using Sluice.Core.Limits.Embedded;
+using Sluice.Core.Plans;
+using Sluice.Gateway.Admin;
+using Sluice.Gateway.Admission;
+using Sluice.Gateway.Authentication;
+using Sluice.Gateway.ClientIp;
+using Sluice.Gateway.Forwarding;
+using Sluice.Gateway.Inspection;
+using Sluice.Gateway.Limiting;
+using Sluice.Storage.Sqlite;
+
+namespace Sluice.Gateway.Hosting;
+
+public static class SluiceServiceCollectionExtensions
+{
+    /// <summary>Everything the gateway needs: options (validated at start), storage, keys, limiter, forwarding, admin.</summary>
+    public static IServiceCollection AddSluiceGateway(this IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.AddOptions<SluiceOptions>().BindConfiguration(SluiceOptions.Section)
+            .PostConfigure(options =>
+            {
+                if (options.Plans.Count == 0)
+                {
+                    options.Plans = PlanCatalog.Defaults();
+                }
+            })
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SluiceOptions>, SluiceOptionsValidator>();
+        services.AddOptions<ClientIpOptions>().BindConfiguration(ClientIpOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ClientIpOptions>, ClientIpOptionsValidator>();
+        services.AddOptions<UpstreamOptions>().BindConfiguration(UpstreamOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<UpstreamOptions>, UpstreamOptionsValidator>();
+        services.AddOptions<RelayOptions>().BindConfiguration(RelayOptions.Section)
+            .Validate(o => o.MaxRequestBodyBytes > 0, $"{RelayOptions.Section}:MaxRequestBodyBytes must be positive.")
+            .ValidateOnStart();
+        services.AddOptions<LimiterOptions>().BindConfiguration(LimiterOptions.Section)
+            .Validate(o => o.SnapshotInterval > TimeSpan.Zero, $"{LimiterOptions.Section}:SnapshotInterval must be positive.")
+            .Validate(o => o.SweepInterval > TimeSpan.Zero, $"{LimiterOptions.Section}:SweepInterval must be positive.")
+            .ValidateOnStart();
+        services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.Section);
+
+        services.AddSingleton<DataDirectory>();
+        services.AddSingleton(provider =>
+        {
+            var errors = new List<string>();
+            return PlanCatalog.Compile(provider.GetRequiredService<IOptions<SluiceOptions>>().Value.Plans, errors)
+                ?? throw new OptionsValidationException(SluiceOptions.Section, typeof(SluiceOptions), errors);
+        });
+
+        // Storage: the embedded SQLite file.
+        services.AddSingleton(provider => new SqliteDatabase(provider.GetRequiredService<DataDirectory>().DatabasePath));
+        services.AddSingleton<IKeyStore, SqliteKeyStore>();
+        services.AddSingleton<KeyDirectory>();
+
+        // The embedded limiter.
+        services.AddSingleton<InMemoryRequestLimiter>();
+        services.AddSingleton<IRequestLimiter>(provider => provider.GetRequiredService<InMemoryRequestLimiter>());
+
+        // Forwarding.
+        services.AddHttpForwarder();
+        services.AddSingleton<UpstreamClient>();
+        services.AddSingleton<ModelsCache>();
+        services.AddSingleton<RelayForwarder>();
+        services.AddSingleton<ClientIpResolver>();
+
+        // Start-up order: storage, admin token, keys, limiter state; the server starts after all of them.
+        services.AddSingleton<AdminToken>();
+        services.AddHostedService<StorageStartup>();
+        services.AddHostedService(provider => provider.GetRequiredService<AdminToken>());
+        services.AddHostedService<KeyDirectorySync>();
+        services.AddHostedService<EmbeddedLimiterPersistence>();
+
+        services.AddCors(cors => cors.AddDefaultPolicy(policy => policy
+            .AllowAnyOrigin()
+            .AllowAnyHeader()
+            .AllowAnyMethod()
+            .SetPreflightMaxAge(TimeSpan.FromDays(1))
+            .WithExposedHeaders(
+                RateLimitHeaders.LimitRequests, RateLimitHeaders.RemainingRequests, RateLimitHeaders.ResetRequests,
+                RateLimitHeaders.RateLimitPolicy, RateLimitHeaders.RateLimit, "Retry-After", "x-request-id", "openai-processing-ms")));
+        services.AddHealthChecks();
+        services.Configure<JsonOptions>(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, AdminJsonContext.Default));
+        return services;
+    }
+}

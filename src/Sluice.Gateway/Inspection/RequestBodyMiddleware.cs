@@ -1,0 +1,153 @@
+using System.Buffers;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+using Sluice.Gateway.Errors;
+using Sluice.Gateway.Hosting;
+
+namespace Sluice.Gateway.Inspection;
+
+/// <summary>
+/// Reads a JSON request body into a pooled buffer, checks that it is JSON and notes its model and stream
+/// flag; the same bytes are then forwarded unchanged. Other bodies (multipart uploads) stream through
+/// untouched. Bad or oversized bodies are refused here, before anything is counted.
+/// </summary>
+internal sealed class RequestBodyMiddleware
+{
+    private readonly RequestDelegate _next;
+    private readonly long _maxBytes;
+
+    public RequestBodyMiddleware(RequestDelegate next, IOptions<RelayOptions> options)
+    {
+        _next = next;
+        _maxBytes = options.Value.MaxRequestBodyBytes;
+    }
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var request = context.Request;
+        if (!HasJsonBody(request))
+        {
+            await _next(context);
+            return;
+        }
+        if (request.ContentLength > _maxBytes)
+        {
+            await TooLarge(context);
+            return;
+        }
+        var body = await ReadAsync(request, context.RequestAborted);
+        if (body is null)
+        {
+            await TooLarge(context);
+            return;
+        }
+        context.Response.RegisterForDispose(body);
+        if (body.Length > 0)
+        {
+            RequestSummary summary;
+            try
+            {
+                summary = RequestSummary.Parse(body.Span);
+            }
+            catch (JsonException)
+            {
+                await OpenAIErrors.WriteAsync(context, StatusCodes.Status400BadRequest,
+                    "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
+                    OpenAIErrors.InvalidRequest, null);
+                return;
+            }
+            var feature = context.Features.GetRequiredFeature<SluiceRequestFeature>();
+            feature.Model = summary.Model;
+            feature.Stream = summary.Stream;
+        }
+        request.Body = new MemoryStream(body.Array, 0, body.Length, writable: false);
+        await _next(context);
+    }
+
+    private static bool HasJsonBody(HttpRequest request) =>
+        (HttpMethods.IsPost(request.Method) || HttpMethods.IsPut(request.Method) || HttpMethods.IsPatch(request.Method))
+        && request.ContentType is { } type
+        && MediaTypeHeaderValue.TryParse(type, out var media)
+        && media.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Reads the body; null when it is larger than allowed.</summary>
+    private async Task<PooledBody?> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var expected = request.ContentLength ?? 16 * 1024;
+        var body = new PooledBody((int)Math.Clamp(expected, 256, _maxBytes));
+        try
+        {
+            while (true)
+            {
+                var capacity = (int)Math.Min(body.Array.Length, _maxBytes);
+                if (body.Length == capacity)
+                {
+                    if (capacity >= _maxBytes)
+                    {
+                        // One more byte would be over the limit: check whether there is one.
+                        var probe = new byte[1];
+                        if (await request.Body.ReadAsync(probe, cancellationToken) > 0)
+                        {
+                            body.Dispose();
+                            return null;
+                        }
+                        return body;
+                    }
+                    body.Grow((int)Math.Min(_maxBytes, (long)body.Array.Length * 2));
+                    capacity = (int)Math.Min(body.Array.Length, _maxBytes);
+                }
+                var read = await request.Body.ReadAsync(body.Array.AsMemory(body.Length, capacity - body.Length), cancellationToken);
+                if (read == 0)
+                {
+                    return body;
+                }
+                body.Length += read;
+            }
+        }
+        catch
+        {
+            body.Dispose();
+            throw;
+        }
+    }
+
+    private Task TooLarge(HttpContext context) =>
+        OpenAIErrors.WriteAsync(context, StatusCodes.Status413PayloadTooLarge,
+            $"The request body is larger than this server accepts ({_maxBytes} bytes).", OpenAIErrors.InvalidRequest, "request_too_large");
+
+    /// <summary>A body read into a rented array; returned to the pool when the request ends.</summary>
+    private sealed class PooledBody : IDisposable
+    {
+        public PooledBody(int capacity)
+        {
+            Array = ArrayPool<byte>.Shared.Rent(capacity);
+        }
+
+        public byte[] Array { get; private set; }
+
+        public int Length { get; set; }
+
+        public ReadOnlySpan<byte> Span => Array.AsSpan(0, Length);
+
+        public void Grow(int capacity)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(capacity);
+            Array.AsSpan(0, Length).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(Array);
+            Array = larger;
+        }
+
+        public void Dispose()
+        {
+            var array = Array;
+            Array = [];
+            if (array.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(array);
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+using Microsoft.Data.Sqlite;
+
+namespace Sluice.Storage.Sqlite;
+
+/// <summary>The embedded database file: opens connections and applies the schema once.</summary>
+public sealed class SqliteDatabase
+{
+    private const int SchemaVersion = 1;
+
+    private readonly string _connectionString;
+
+    public SqliteDatabase(string path)
+    {
+        Path = path;
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+    }
+
+    public string Path { get; }
+
+    public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        return connection;
+    }
+
+    /// <summary>Creates or upgrades the schema; safe to run at every start.</summary>
+    public async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using (var pragma = connection.CreateCommand())
+        {
+            pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
+            await pragma.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "PRAGMA user_version;";
+        var version = Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+        if (version < 1)
+        {
+            command.CommandText = """
+                CREATE TABLE IF NOT EXISTS api_keys (
+                    id       TEXT    NOT NULL PRIMARY KEY,
+                    name     TEXT    NOT NULL,
+                    plan     TEXT    NOT NULL,
+                    hash     BLOB    NOT NULL UNIQUE,
+                    display  TEXT    NOT NULL,
+                    created  INTEGER NOT NULL,
+                    revoked  INTEGER NULL,
+                    version  INTEGER NOT NULL
+                );
+                CREATE INDEX IF NOT EXISTS api_keys_version ON api_keys (version);
+                """;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        if (version < SchemaVersion)
+        {
+            command.CommandText = $"PRAGMA user_version = {SchemaVersion};";
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+    }
+}

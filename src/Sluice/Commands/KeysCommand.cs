@@ -1,0 +1,106 @@
+using System.CommandLine;
+using System.Net.Http.Json;
+using Sluice.Gateway.Admin;
+
+namespace Sluice.Commands;
+
+/// <summary><c>sluice keys create|list|show|revoke</c>: drives the admin API of a running gateway.</summary>
+internal static class KeysCommand
+{
+    public static Command Create()
+    {
+        var server = new Option<string>("--server") { Description = "The gateway's URL.", DefaultValueFactory = _ => "http://127.0.0.1:8080", Recursive = true };
+        var token = new Option<string?>("--admin-token") { Description = "The admin token (default: read from <data-dir>/admin-token).", Recursive = true };
+        var dataDir = new Option<string>("--data-dir") { Description = "Where to find the admin token file.", DefaultValueFactory = _ => "./data", Recursive = true };
+        var keys = new Command("keys", "Create, list, show and revoke API keys.") { server, token, dataDir };
+
+        var name = new Option<string>("--name") { Description = "Who the key is for.", Required = true };
+        var plan = new Option<string?>("--plan") { Description = "The key's plan (default free)." };
+        var create = new Command("create", "Create a key; its secret is printed once, as the last line.") { name, plan };
+        create.SetAction((result, cancellationToken) => Run(result, server, token, dataDir, client => CreateAsync(client, result.GetValue(name)!, result.GetValue(plan), cancellationToken)));
+
+        var list = new Command("list", "List keys (never their secrets).");
+        list.SetAction((result, cancellationToken) => Run(result, server, token, dataDir, client => ListAsync(client, cancellationToken)));
+
+        var showId = new Argument<string>("id") { Description = "The key id (key_…)." };
+        var show = new Command("show", "Show a key and its usage.") { showId };
+        show.SetAction((result, cancellationToken) => Run(result, server, token, dataDir, client => ShowAsync(client, result.GetValue(showId)!, cancellationToken)));
+
+        var revokeId = new Argument<string>("id") { Description = "The key id (key_…)." };
+        var revoke = new Command("revoke", "Revoke a key; it stops working within a second.") { revokeId };
+        revoke.SetAction((result, cancellationToken) => Run(result, server, token, dataDir, client => RevokeAsync(client, result.GetValue(revokeId)!, cancellationToken)));
+
+        keys.Subcommands.Add(create);
+        keys.Subcommands.Add(list);
+        keys.Subcommands.Add(show);
+        keys.Subcommands.Add(revoke);
+        return keys;
+    }
+
+    private static async Task<int> Run(ParseResult result, Option<string> server, Option<string?> token, Option<string> dataDir, Func<AdminClient, Task<int>> action)
+    {
+        var adminToken = result.GetValue(token);
+        if (string.IsNullOrWhiteSpace(adminToken))
+        {
+            var path = Path.Combine(result.GetValue(dataDir)!, "admin-token");
+            if (!File.Exists(path))
+            {
+                await Console.Error.WriteLineAsync($"No admin token: pass --admin-token or run where {path} exists.");
+                return 2;
+            }
+            adminToken = (await File.ReadAllTextAsync(path)).Trim();
+        }
+        using var client = new AdminClient(result.GetValue(server)!, adminToken);
+        try
+        {
+            return await action(client);
+        }
+        catch (AdminClientException exception)
+        {
+            await Console.Error.WriteLineAsync(exception.Message);
+            return 1;
+        }
+        catch (HttpRequestException exception)
+        {
+            await Console.Error.WriteLineAsync($"Cannot reach {result.GetValue(server)}: {exception.Message}");
+            return 1;
+        }
+    }
+
+    private static async Task<int> CreateAsync(AdminClient client, string name, string? plan, CancellationToken cancellationToken)
+    {
+        var created = await client.SendAsync(HttpMethod.Post, "/admin/keys", JsonContent.Create(new CreateKeyRequest(name, plan), AdminJsonContext.Default.CreateKeyRequest),
+            AdminJsonContext.Default.CreatedKey, cancellationToken);
+        Table.Write(Console.Out, ["ID", "NAME", "PLAN", "CREATED"], [[created.Id, created.Name, created.Plan, Table.Time(created.Created)]]);
+        Console.WriteLine();
+        Console.WriteLine("The key is shown once; store it now:");
+        Console.WriteLine(created.Key);
+        return 0;
+    }
+
+    private static async Task<int> ListAsync(AdminClient client, CancellationToken cancellationToken)
+    {
+        var list = await client.SendAsync(HttpMethod.Get, "/admin/keys", null, AdminJsonContext.Default.KeyList, cancellationToken);
+        var rows = list.Data.Select(k => new[] { k.Id, k.Name, k.Plan, k.Display, Table.Time(k.Created), k.Revoked is { } r ? "revoked " + Table.Time(r) : "active" }).ToList();
+        Table.Write(Console.Out, ["ID", "NAME", "PLAN", "KEY", "CREATED", "STATUS"], rows);
+        return 0;
+    }
+
+    private static async Task<int> ShowAsync(AdminClient client, string id, CancellationToken cancellationToken)
+    {
+        var key = await client.SendAsync(HttpMethod.Get, "/admin/keys/" + Uri.EscapeDataString(id), null, AdminJsonContext.Default.KeyDetails, cancellationToken);
+        Table.Write(Console.Out, ["ID", "NAME", "PLAN", "KEY", "CREATED", "STATUS"],
+            [[key.Id, key.Name, key.Plan, key.Display, Table.Time(key.Created), key.Revoked is { } r ? "revoked " + Table.Time(r) : "active"]]);
+        Console.WriteLine();
+        var usage = key.Usage.Select(u => new[] { u.Name, $"{u.Used}/{u.Limit}", u.Remaining.ToString(System.Globalization.CultureInfo.InvariantCulture), Table.Window(u.WindowSeconds), u.ResetAt is { } at ? $"{at:yyyy-MM-dd HH:mm:ss}Z (in {Table.Window(u.ResetSeconds)})" : "-" }).ToList();
+        Table.Write(Console.Out, ["LIMIT", "USED", "REMAINING", "WINDOW", "NEXT FREE SLOT"], usage);
+        return 0;
+    }
+
+    private static async Task<int> RevokeAsync(AdminClient client, string id, CancellationToken cancellationToken)
+    {
+        var key = await client.SendAsync(HttpMethod.Delete, "/admin/keys/" + Uri.EscapeDataString(id), null, AdminJsonContext.Default.KeyView, cancellationToken);
+        Table.Write(Console.Out, ["ID", "NAME", "PLAN", "STATUS"], [[key.Id, key.Name, key.Plan, "revoked " + Table.Time(key.Revoked ?? 0)]]);
+        return 0;
+    }
+}

@@ -1,0 +1,49 @@
+using System.Globalization;
+
+namespace Sluice.Commands;
+
+/// <summary>Prints rows as an aligned plain-text table.</summary>
+internal static class Table
+{
+    public static void Write(TextWriter output, string[] headers, IReadOnlyList<string[]> rows)
+    {
+        var widths = headers.Select(h => h.Length).ToArray();
+        foreach (var row in rows)
+        {
+            for (var i = 0; i < widths.Length; i++)
+            {
+                widths[i] = Math.Max(widths[i], row[i].Length);
+            }
+        }
+        WriteRow(output, headers, widths);
+        foreach (var row in rows)
+        {
+            WriteRow(output, row, widths);
+        }
+        if (rows.Count == 0)
+        {
+            output.WriteLine("(none)");
+        }
+    }
+
+    public static string Time(long unixSeconds) =>
+        DateTimeOffset.FromUnixTimeSeconds(unixSeconds).ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    public static string Window(long seconds)
+    {
+        var span = TimeSpan.FromSeconds(seconds);
+        return span.TotalDays >= 1 && span.Ticks % TimeSpan.TicksPerDay == 0 ? $"{span.TotalDays:0}d"
+            : span.TotalHours >= 1 ? $"{(int)span.TotalHours}h{span.Minutes:00}m"
+            : span.TotalMinutes >= 1 ? $"{span.Minutes}m{span.Seconds:00}s"
+            : $"{span.Seconds}s";
+    }
+
+    private static void WriteRow(TextWriter output, string[] cells, int[] widths)
+    {
+        for (var i = 0; i < cells.Length; i++)
+        {
+            output.Write(i == cells.Length - 1 ? cells[i] : cells[i].PadRight(widths[i] + 2));
+        }
+        output.WriteLine();
+    }
+}

@@ -1,0 +1,148 @@
+using Microsoft.Extensions.Time.Testing;
+using Sluice.Core.Limits.Embedded;
+using Sluice.Testing.Limits;
+
+namespace Sluice.Core.Tests.Limits;
+
+/// <summary>What only the embedded limiter does: snapshots, sweeping, long-running offsets, a clock that steps back.</summary>
+public sealed class InMemoryRequestLimiterUpkeepTests
+{
+    private static readonly DateTimeOffset Start = new(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void Snapshot_WrittenAndRead_KeepsEveryCounterExactly()
+    {
+        var time = new FakeTimeProvider(Start);
+        var before = new InMemoryRequestLimiter(time);
+        var plan = TestPlans.Joint(3, TimeSpan.FromHours(1));
+        before.TryAdmit(plan.ChecksFor("a", TestPlans.Ip(1)));
+        time.Advance(TimeSpan.FromMinutes(10));
+        before.TryAdmit(plan.ChecksFor("a", TestPlans.Ip(2)));
+        before.TryAdmit(plan.ChecksFor("b", TestPlans.Ip(1)));
+        using var file = new MemoryStream();
+        Assert.Equal(4, before.WriteSnapshot(file));
+
+        file.Position = 0;
+        var after = new InMemoryRequestLimiter(time);
+        Assert.Equal(4, after.ReadSnapshot(file));
+
+        var a = after.Peek(plan.ChecksFor("a", TestPlans.Ip(1)));
+        Assert.Equal(2, a.Key().Used);
+        Assert.Equal(2, a.IpCounter().Used);
+        Assert.Equal((long)TimeSpan.FromMinutes(50).TotalMilliseconds, a.Key().ResetAfterMs);
+        after.TryAdmit(plan.ChecksFor("a", TestPlans.Ip(3)));
+        Assert.False(after.TryAdmit(plan.ChecksFor("a", TestPlans.Ip(4))).Admitted);
+    }
+
+    [Fact]
+    public void Snapshot_NotASnapshot_IsRefusedWithAClearError()
+    {
+        var limiter = new InMemoryRequestLimiter(new FakeTimeProvider(Start));
+        using var file = new MemoryStream([1, 2, 3, 4, 5, 6, 7, 8]);
+        var error = Assert.Throws<InvalidDataException>(() => limiter.ReadSnapshot(file));
+        Assert.Contains("snapshot", error.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void Sweep_DropsOnlyCountersWhoseWindowHasEmptied()
+    {
+        var time = new FakeTimeProvider(Start);
+        var limiter = new InMemoryRequestLimiter(time);
+        var shortPlan = TestPlans.Joint(5, TimeSpan.FromMinutes(1));
+        var longPlan = TestPlans.Joint(5, TimeSpan.FromHours(1));
+        limiter.TryAdmit(shortPlan.ChecksFor("a", TestPlans.Ip(1)));
+        limiter.TryAdmit(longPlan.ChecksFor("a", TestPlans.Ip(1)));
+        Assert.Equal(4, limiter.CounterCount);
+
+        time.Advance(TimeSpan.FromMinutes(2));
+        Assert.Equal(2, limiter.Sweep());
+
+        Assert.Equal(2, limiter.CounterCount);
+        Assert.Equal(1, limiter.Peek(longPlan.ChecksFor("a", TestPlans.Ip(1))).Key().Used);
+        // A swept counter starts again from nothing and still counts exactly.
+        Assert.True(limiter.TryAdmit(shortPlan.ChecksFor("a", TestPlans.Ip(1))).Admitted);
+        Assert.Equal(1, limiter.Peek(shortPlan.ChecksFor("a", TestPlans.Ip(1))).Key().Used);
+    }
+
+    [Fact]
+    public async Task Sweep_RacingWithDecisions_LosesNoCount()
+    {
+        var time = new FakeTimeProvider(Start);
+        var limiter = new InMemoryRequestLimiter(time);
+        var plan = TestPlans.Joint(1_000_000, TimeSpan.FromMinutes(1));
+        using var stop = new CancellationTokenSource();
+        var sweeper = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                limiter.Sweep();
+            }
+        });
+        for (var i = 0; i < 20_000; i++)
+        {
+            Assert.True(limiter.TryAdmit(plan.ChecksFor("k" + (i % 50), TestPlans.Ip(i % 50))).Admitted);
+        }
+        await stop.CancelAsync();
+        await sweeper;
+        var total = 0;
+        for (var k = 0; k < 50; k++)
+        {
+            total += limiter.Peek(plan.ChecksFor("k" + k, TestPlans.Ip(k))).Key().Used;
+        }
+        Assert.Equal(20_000, total);
+    }
+
+    [Fact]
+    public void Admit_RunningForMonths_OffsetsRebaseAndStayExact()
+    {
+        var time = new FakeTimeProvider(Start);
+        var limiter = new InMemoryRequestLimiter(time);
+        var plan = TestPlans.Joint(3, TimeSpan.FromDays(20));
+        // One request every 7 days for ~100 days: always 3 in any 20-day window, the 4th refused.
+        for (var week = 0; week < 15; week++)
+        {
+            var result = limiter.TryAdmit(plan.ChecksFor("k", TestPlans.Ip(1)));
+            Assert.True(result.Admitted, $"week {week}");
+            Assert.Equal(Math.Min(week + 1, 3), result.Key().Used);
+            time.Advance(TimeSpan.FromDays(7));
+        }
+    }
+
+    [Fact]
+    public void Admit_ClockStepsBack_TimesNeverRunBackwards()
+    {
+        var time = new SteppingClock { Now = Start.AddSeconds(30) };
+        var limiter = new InMemoryRequestLimiter(time);
+        var plan = TestPlans.Joint(2, TimeSpan.FromMinutes(1));
+        Assert.True(limiter.TryAdmit(plan.ChecksFor("k", TestPlans.Ip(1))).Admitted);
+        time.Now = Start; // the wall clock jumps back 30 s
+        Assert.True(limiter.TryAdmit(plan.ChecksFor("k", TestPlans.Ip(1))).Admitted);
+        var refused = limiter.TryAdmit(plan.ChecksFor("k", TestPlans.Ip(1)));
+        Assert.False(refused.Admitted);
+        // Both were recorded at the clamped time (t+30 s), so room returns 60 s after that.
+        Assert.Equal(60_000, refused.RetryAfterMs);
+    }
+
+    [Fact]
+    public void Release_GivesBackExactlyTheRequest()
+    {
+        var time = new FakeTimeProvider(Start);
+        var limiter = new InMemoryRequestLimiter(time);
+        var plan = TestPlans.Joint(1, TimeSpan.FromMinutes(1));
+        var checks = plan.ChecksFor("k", TestPlans.Ip(1));
+        var admitted = limiter.TryAdmit(checks);
+        Assert.False(limiter.TryAdmit(checks).Admitted);
+
+        Assert.Equal(2, limiter.Release(checks, admitted.TimestampMs));
+
+        Assert.True(limiter.TryAdmit(checks).Admitted);
+    }
+
+    /// <summary>A wall clock that can be set anywhere, backwards included (FakeTimeProvider refuses that).</summary>
+    private sealed class SteppingClock : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; }
+
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+}

@@ -1,0 +1,238 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Time.Testing;
+using Sluice.Core.Limits;
+using Sluice.Core.Plans;
+
+namespace Sluice.Testing.Limits;
+
+/// <summary>
+/// What every limiter backend must do, proven the same way for each: exact boundaries with an injected clock,
+/// the joint key+IP semantics, agreement with a brute-force oracle over long random traces, and exactness under
+/// many concurrent callers. A backend's test class derives from this and says how to make its limiter.
+/// </summary>
+public abstract class RequestLimiterConformance
+{
+    protected static readonly DateTimeOffset Start = new(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
+    private static readonly TimeSpan Day = TimeSpan.FromDays(1);
+
+    /// <summary>A limiter whose clock is <paramref name="time"/>; several calls make instances sharing one store.</summary>
+    protected abstract IRequestLimiter CreateLimiter(TimeProvider time);
+
+    private static async Task<AdmissionResult> Admit(IRequestLimiter limiter, Plan plan, string key, UInt128 ip) =>
+        await limiter.TryAdmitAsync(plan.ChecksFor(key, ip), Guid.NewGuid().ToString("N"), CancellationToken.None);
+
+    [Fact]
+    public async Task Admit_FullWindow_RefusedOneMillisecondBeforeOldestExpires_AdmittedAtExpiry()
+    {
+        var time = new FakeTimeProvider(Start);
+        var limiter = CreateLimiter(time);
+        var plan = TestPlans.Joint(150, Day);
+        for (var i = 0; i < 150; i++)
+        {
+            Assert.True((await Admit(limiter, plan, "k1", TestPlans.Ip(1))).Admitted, $"request {i + 1} of 150 was refused");
+        }
+        var refused = await Admit(limiter, plan, "k1", TestPlans.Ip(1));
+        Assert.False(refused.Admitted);
+        Assert.Equal((long)Day.TotalMilliseconds, refused.RetryAfterMs);
+
+        time.Advance(Day - TimeSpan.FromMilliseconds(1));
+        var stillRefused = await Admit(limiter, plan, "k1", TestPlans.Ip(1));
+        Assert.False(stillRefused.Admitted);
+        Assert.Equal(1, stillRefused.RetryAfterMs);
+        Assert.Equal(150, stillRefused.Key().Used);
+
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        var admitted = await Admit(limiter, plan, "k1", TestPlans.Ip(1));
+        Assert.True(admitted.Admitted);
+        Assert.Equal(1, admitted.Key().Used);
+        Assert.Equal(149, admitted.Key().Remaining);
+    }
+
+    [Fact]
+    public async Task Admit_SpreadOverTime_CapacityReturnsExactlyWhenEachRequestTurnsOneWindowOld()
+    {
+        var time = new FakeTimeProvider(Start);
+        var limiter = CreateLimiter(time);
+        var plan = TestPlans.Joint(3, TimeSpan.FromMinutes(1));
+        foreach (var gap in new[] { 0, 10_000, 20_000 })
+        {
+            time.Advance(TimeSpan.FromMilliseconds(gap));
+            Assert.True((await Admit(limiter, plan, "k", TestPlans.Ip(1))).Admitted);
+        }
+        // Admitted at 0 s, 10 s and 30 s. At 59.999 s nothing has left the window.
+        time.SetUtcNow(Start.AddMilliseconds(59_999));
+        var refused = await Admit(limiter, plan, "k", TestPlans.Ip(1));
+        Assert.False(refused.Admitted);
+        Assert.Equal(1, refused.RetryAfterMs);
+        time.SetUtcNow(Start.AddSeconds(60));
+        Assert.True((await Admit(limiter, plan, "k", TestPlans.Ip(1))).Admitted);
+        var next = await Admit(limiter, plan, "k", TestPlans.Ip(1));
+        Assert.False(next.Admitted);
+        Assert.Equal(10_000, next.RetryAfterMs);
+    }
+
+    [Fact]
+    public async Task Admit_IpExhaustedByOtherKeys_RejectsAndKeepsKeyCount()
+    {
+        var time = new FakeTimeProvider(Start);
+        var limiter = CreateLimiter(time);
+        var plan = TestPlans.Joint(5, Day);
+        var shared = TestPlans.Ip(7);
+        Assert.True((await Admit(limiter, plan, "victim", TestPlans.Ip(8))).Admitted);
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.True((await Admit(limiter, plan, $"stranger{i}", shared)).Admitted);
+        }
+
+        var refused = await Admit(limiter, plan, "victim", shared);
+
+        Assert.False(refused.Admitted);
+        Assert.True(refused.IpCounter().Exhausted);
+        Assert.False(refused.Key().Exhausted);
+        Assert.Equal(1, refused.Key().Used);
+        var peek = await limiter.PeekAsync(plan.ChecksFor("victim", TestPlans.Ip(9)), CancellationToken.None);
+        Assert.Equal(1, peek.Key().Used);
+        // The key still works from another address.
+        Assert.True((await Admit(limiter, plan, "victim", TestPlans.Ip(9))).Admitted);
+    }
+
+    [Fact]
+    public async Task Admit_KeyExhaustedFromOtherIps_RejectsAndKeepsIpCount()
+    {
+        var time = new FakeTimeProvider(Start);
+        var limiter = CreateLimiter(time);
+        var plan = TestPlans.Joint(5, Day);
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.True((await Admit(limiter, plan, "busy", TestPlans.Ip(100 + i))).Admitted);
+        }
+        var fresh = TestPlans.Ip(200);
+
+        var refused = await Admit(limiter, plan, "busy", fresh);
+
+        Assert.False(refused.Admitted);
+        Assert.True(refused.Key().Exhausted);
+        Assert.False(refused.IpCounter().Exhausted);
+        Assert.Equal(0, refused.IpCounter().Used);
+        // The address was not charged: another key uses its full allowance there.
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.True((await Admit(limiter, plan, $"other{i}", fresh)).Admitted);
+        }
+        Assert.False((await Admit(limiter, plan, "other5", fresh)).Admitted);
+    }
+
+    [Fact]
+    public async Task Peek_ReportsWithoutCounting()
+    {
+        var time = new FakeTimeProvider(Start);
+        var limiter = CreateLimiter(time);
+        var plan = TestPlans.Joint(2, Day);
+        Assert.True((await Admit(limiter, plan, "k", TestPlans.Ip(1))).Admitted);
+        for (var i = 0; i < 5; i++)
+        {
+            var peek = await limiter.PeekAsync(plan.ChecksFor("k", TestPlans.Ip(1)), CancellationToken.None);
+            Assert.Equal(1, peek.Key().Used);
+            Assert.True(peek.Admitted);
+        }
+        Assert.True((await Admit(limiter, plan, "k", TestPlans.Ip(1))).Admitted);
+        Assert.False((await Admit(limiter, plan, "k", TestPlans.Ip(1))).Admitted);
+    }
+
+    [Fact]
+    public async Task Admit_ZeroLimit_RefusesEverything()
+    {
+        var limiter = CreateLimiter(new FakeTimeProvider(Start));
+        var plan = TestPlans.Joint(0, Day);
+        var refused = await Admit(limiter, plan, "k", TestPlans.Ip(1));
+        Assert.False(refused.Admitted);
+        Assert.True(refused.RetryAfterMs > 0);
+    }
+
+    /// <summary>Long random traces of keys, addresses and clock steps; every decision, count and wait must match the oracle.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    public async Task Admit_RandomTraces_AgreeWithBruteForceOracle(int seed)
+    {
+        var random = new Random(seed);
+        var time = new FakeTimeProvider(Start);
+        var limiter = CreateLimiter(time);
+        var limit = random.Next(1, 6);
+        var window = TimeSpan.FromSeconds(random.Next(1, 10));
+        var plan = TestPlans.Joint(limit, window);
+        var oracle = new LimitOracle();
+        var keys = random.Next(1, 6);
+        var ips = random.Next(1, 6);
+        var admitted = 0;
+        for (var step = 0; step < 2_000; step++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(random.Next(0, 4) == 0 ? 0 : random.Next(0, (int)window.TotalMilliseconds / 3)));
+            var key = "k" + random.Next(keys);
+            var ip = random.Next(ips);
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            var counters = new List<(string, int, long)> { ("key:" + key, limit, (long)window.TotalMilliseconds), ("ip:" + ip, limit, (long)window.TotalMilliseconds) };
+
+            var expected = oracle.TryAdmit(now, counters);
+            var actual = await Admit(limiter, plan, key, TestPlans.Ip(ip));
+
+            var context = $"seed {seed}, step {step}, key {key}, ip {ip}, t+{now - Start.ToUnixTimeMilliseconds()}ms, limit {limit}/{window.TotalMilliseconds}ms";
+            Assert.True(expected == actual.Admitted, $"{context}: oracle says {(expected ? "admit" : "refuse")}, limiter says {(actual.Admitted ? "admit" : "refuse")}");
+            Assert.Equal(oracle.Count("key:" + key, now, (long)window.TotalMilliseconds), actual.Key().Used);
+            Assert.Equal(oracle.Count("ip:" + ip, now, (long)window.TotalMilliseconds), actual.IpCounter().Used);
+            if (!expected)
+            {
+                var wait = Math.Max(
+                    oracle.RetryAfter("key:" + key, limit, now, (long)window.TotalMilliseconds),
+                    oracle.RetryAfter("ip:" + ip, limit, now, (long)window.TotalMilliseconds));
+                Assert.True(wait == actual.RetryAfterMs, $"{context}: retry after {actual.RetryAfterMs}ms, oracle {wait}ms");
+            }
+            admitted += actual.Admitted ? 1 : 0;
+        }
+        Assert.InRange(admitted, 1, 1_999);
+    }
+
+    [Fact]
+    public async Task Admit_1000ConcurrentForOneKey_Exactly150Admitted()
+    {
+        var time = new FakeTimeProvider(Start);
+        var limiters = Enumerable.Range(0, 3).Select(_ => CreateLimiter(time)).ToArray();
+        var plan = TestPlans.Joint(150, Day);
+        var perIp = new ConcurrentDictionary<int, int>();
+        var admitted = 0;
+        await Parallel.ForEachAsync(Enumerable.Range(0, 1_000), new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (i, _) =>
+        {
+            var ip = i % 7;
+            var result = await Admit(limiters[i % limiters.Length], plan, "hot", TestPlans.Ip(ip));
+            if (result.Admitted)
+            {
+                Interlocked.Increment(ref admitted);
+                perIp.AddOrUpdate(ip, 1, (_, n) => n + 1);
+            }
+        });
+        Assert.Equal(150, admitted);
+        var peek = await limiters[0].PeekAsync(plan.ChecksFor("hot", TestPlans.Ip(0)), CancellationToken.None);
+        Assert.Equal(150, peek.Key().Used);
+    }
+
+    [Fact]
+    public async Task Admit_ConcurrentManyKeysOneIp_IpLimitHoldsExactly()
+    {
+        var time = new FakeTimeProvider(Start);
+        var limiters = Enumerable.Range(0, 3).Select(_ => CreateLimiter(time)).ToArray();
+        var plan = TestPlans.Joint(150, Day);
+        var admitted = 0;
+        await Parallel.ForEachAsync(Enumerable.Range(0, 1_000), new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (i, _) =>
+        {
+            var result = await Admit(limiters[i % limiters.Length], plan, "key" + (i % 13), TestPlans.Ip(42));
+            if (result.Admitted)
+            {
+                Interlocked.Increment(ref admitted);
+            }
+        });
+        Assert.Equal(150, admitted);
+    }
+}
