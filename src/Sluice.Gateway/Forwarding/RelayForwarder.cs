@@ -19,8 +19,10 @@ internal sealed class RelayForwarder
     private readonly RelayTransformer _transformer;
     private readonly ILogger _logger;
 
-    public RelayForwarder(IHttpForwarder forwarder, UpstreamClient upstream, ILogger<RelayForwarder> logger)
+    public RelayForwarder(RequestDelegate next, IHttpForwarder forwarder, UpstreamClient upstream, ILogger<RelayForwarder> logger)
     {
+        // The last step: nothing comes after forwarding, so next is never called.
+        _ = next;
         _forwarder = forwarder;
         _upstream = upstream;
         _transformer = new RelayTransformer(upstream);
@@ -35,14 +37,17 @@ internal sealed class RelayForwarder
             return;
         }
         var exception = context.GetForwarderErrorFeature()?.Exception;
-        var clientGone = context.RequestAborted.IsCancellationRequested
-            || error is ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.ResponseBodyCanceled
+        var clientGone = error is ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.ResponseBodyCanceled
                 or ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyClient;
         if (clientGone)
         {
             return;
         }
         ForwardingLog.UpstreamFailed(_logger, context.Request.Method, context.Request.Path.Value ?? "/", error, exception?.Message ?? "no detail");
+        if (context.Features.Get<SluiceRequestFeature>() is { } feature)
+        {
+            feature.UpstreamFailed = true;
+        }
         if (context.Response.HasStarted)
         {
             // Part of the answer is already with the client; YARP has aborted the connection so that it sees the cut.

@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration.Memory;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Sluice.Gateway.Hosting;
 
@@ -14,7 +16,7 @@ public static class SluiceApplication
         ["Logging:LogLevel:Default"] = "Information",
         ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
         ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
-        ["Logging:LogLevel:Yarp"] = "Warning",
+        ["Logging:LogLevel:Yarp"] = "Error",
         ["Logging:LogLevel:System.Net.Http"] = "Warning",
         ["Logging:Console:FormatterName"] = "simple",
         ["Logging:Console:FormatterOptions:SingleLine"] = "true",
@@ -22,6 +24,7 @@ public static class SluiceApplication
         ["Logging:Console:FormatterOptions:TimestampFormat"] = "yyyy-MM-ddTHH:mm:ss.fffZ ",
     };
 
+    /// <exception cref="AggregateException">The configuration is invalid; each inner exception lists failures.</exception>
     public static WebApplication Create(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -39,6 +42,9 @@ public static class SluiceApplication
         builder.Services.AddSluiceGateway();
         configure?.Invoke(builder);
         var app = builder.Build();
+        // Validate every option now, before the pipeline is built: a bad configuration stops here with all its
+        // problems listed (an AggregateException of OptionsValidationExceptions), not with the first one.
+        app.Services.GetService<IStartupValidator>()?.Validate();
         app.UseSluiceGateway();
         return app;
     }

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using Sluice.Gateway.Admin;
 using Sluice.Gateway.Admission;
 using Sluice.Gateway.Authentication;
@@ -24,13 +23,12 @@ public static class SluiceApplicationBuilderExtensions
         app.UseMiddleware<ClientIpMiddleware>();
         app.UseCors();
 
-        var forwarder = app.Services.GetRequiredService<RelayForwarder>();
         app.MapWhen(IsRelayPath, relay => relay
             .UseMiddleware<ApiKeyAuthenticationMiddleware>()
             .UseMiddleware<ModelsMiddleware>()
             .UseMiddleware<RequestBodyMiddleware>()
             .UseMiddleware<AdmissionMiddleware>()
-            .Run(forwarder.InvokeAsync));
+            .UseMiddleware<RelayForwarder>());
 
         app.UseRouting();
         app.MapHealthChecks("/healthz");

@@ -23,4 +23,7 @@ public sealed class SluiceRequestFeature
     public LimitCheck[]? Checks { get; set; }
 
     public AdmissionResult? Admission { get; set; }
+
+    /// <summary>The upstream failed (unreachable, timed out, or broke off a started answer).</summary>
+    public bool UpstreamFailed { get; set; }
 }

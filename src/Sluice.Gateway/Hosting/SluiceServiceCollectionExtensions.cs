@@ -68,7 +68,6 @@ public static class SluiceServiceCollectionExtensions
         services.AddHttpForwarder();
         services.AddSingleton<UpstreamClient>();
         services.AddSingleton<ModelsCache>();
-        services.AddSingleton<RelayForwarder>();
         services.AddSingleton<ClientIpResolver>();
 
         // Start-up order: storage, admin token, keys, limiter state; the server starts after all of them.
@@ -87,7 +86,12 @@ public static class SluiceServiceCollectionExtensions
                 RateLimitHeaders.LimitRequests, RateLimitHeaders.RemainingRequests, RateLimitHeaders.ResetRequests,
                 RateLimitHeaders.RateLimitPolicy, RateLimitHeaders.RateLimit, "Retry-After", "x-request-id", "openai-processing-ms")));
         services.AddHealthChecks();
-        services.Configure<JsonOptions>(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, AdminJsonContext.Default));
+        services.Configure<JsonOptions>(json =>
+        {
+            // The admin API speaks snake_case, like OpenAI's own API.
+            json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
+            json.SerializerOptions.TypeInfoResolverChain.Insert(0, AdminJsonContext.Default);
+        });
         return services;
     }
 }

@@ -7,7 +7,7 @@ namespace Sluice.Gateway.Logging;
 /// <summary>
 /// The outermost step: gives the request its <see cref="SluiceRequestFeature"/>, and when the request is done
 /// logs one structured line with the key id, client address, model, status and latency.
-/// A client that went away is logged with status 499.
+/// A client that went away is logged with status 499, an answer the upstream broke off with 502.
 /// </summary>
 internal sealed class RequestLogMiddleware
 {
@@ -36,7 +36,9 @@ internal sealed class RequestLogMiddleware
             if (_logger.IsEnabled(LogLevel.Information))
             {
 #pragma warning disable CA1873 // Guarded by IsEnabled above.
-                var status = context.RequestAborted.IsCancellationRequested ? 499 : context.Response.StatusCode;
+                var status = feature.UpstreamFailed && context.Response.HasStarted ? StatusCodes.Status502BadGateway
+                    : context.RequestAborted.IsCancellationRequested ? 499
+                    : context.Response.StatusCode;
                 var latency = Math.Round(_time.GetElapsedTime(started).TotalMilliseconds, 2);
                 RequestLog.RequestCompleted(
                     _logger,

@@ -1,0 +1,19 @@
+namespace Sluice.Storage.Redis;
+
+/// <summary>Where and how the Redis limiter keeps its counters (<c>Sluice:Redis</c>).</summary>
+public sealed class RedisLimiterOptions
+{
+    public const string Section = "Sluice:Redis";
+
+    /// <summary>A StackExchange.Redis connection string (--redis), e.g. <c>127.0.0.1:6379</c>. Empty: the embedded limiter.</summary>
+    public string? Configuration { get; set; }
+
+    /// <summary>Every key Sluice writes starts with <c>{prefix}:</c>; the braces make it one Redis Cluster hash slot.</summary>
+    public string KeyPrefix { get; set; } = "sluice";
+
+    /// <summary>How long one decision may take before Redis counts as failing.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>How long a retried request id is remembered, so that a retried decision is never counted twice.</summary>
+    public TimeSpan RequestIdTtl { get; set; } = TimeSpan.FromMinutes(5);
+}

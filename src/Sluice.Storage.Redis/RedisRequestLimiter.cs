@@ -1,0 +1,93 @@
+using System.Globalization;
+using Sluice.Core.Limits;
+using StackExchange.Redis;
+
+namespace Sluice.Storage.Redis;
+
+/// <summary>
+/// The joint limit on Redis: one Lua script per decision (sent as EVALSHA by StackExchange.Redis, reloaded by it
+/// after a <c>SCRIPT FLUSH</c>) trims, checks and appends to every counter's log, or to none. Time is Redis
+/// <c>TIME</c>, clamped so it never runs backwards; a request id makes a retried decision count once. All keys
+/// share one hash tag, so the script never fails with CROSSSLOT on a cluster.
+/// </summary>
+public sealed partial class RedisRequestLimiter : IRequestLimiter
+{
+    private const int FixedArguments = 4;
+
+    private readonly IConnectionMultiplexer _redis;
+    private readonly string _prefix;
+    private readonly RedisKey _clockKey;
+    private readonly string _requestTtl;
+    private readonly TimeProvider? _clock;
+
+    /// <param name="redis">The process's one multiplexed connection.</param>
+    /// <param name="options">Key prefix and request id memory.</param>
+    /// <param name="clock">Null in production (Redis TIME is the clock); tests pass a fake clock.</param>
+    public RedisRequestLimiter(IConnectionMultiplexer redis, RedisLimiterOptions options, TimeProvider? clock = null)
+    {
+        _redis = redis;
+        _prefix = "{" + options.KeyPrefix + "}:";
+        _clockKey = _prefix + "clock";
+        _requestTtl = ((long)options.RequestIdTtl.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+        _clock = clock;
+    }
+
+    public async ValueTask<AdmissionResult> TryAdmitAsync(ReadOnlyMemory<LimitCheck> checks, string requestId, CancellationToken cancellationToken)
+    {
+        var reply = await EvaluateAsync("a", checks, requestId, "");
+        return Parse(reply, checks.Span);
+    }
+
+    public async ValueTask<AdmissionResult> PeekAsync(ReadOnlyMemory<LimitCheck> checks, CancellationToken cancellationToken)
+    {
+        var reply = await EvaluateAsync("p", checks, "", "");
+        return Parse(reply, checks.Span);
+    }
+
+    /// <summary>Gives back a request admitted at <paramref name="timestampMs"/>; returns how many counters held it.</summary>
+    public async Task<int> ReleaseAsync(ReadOnlyMemory<LimitCheck> checks, long timestampMs)
+    {
+        var reply = await EvaluateAsync("r", checks, "", timestampMs.ToString(CultureInfo.InvariantCulture));
+        return (int)(long)reply[0];
+    }
+
+    /// <summary>The Redis key of a counter's log.</summary>
+    public RedisKey KeyOf(CounterKey counter) => _prefix + "c:" + counter.ToString();
+
+    private async Task<RedisResult[]> EvaluateAsync(string mode, ReadOnlyMemory<LimitCheck> memory, string requestId, string release)
+    {
+        var (keys, values) = Arguments(mode, memory.Span, requestId, release);
+        var result = await _redis.GetDatabase().ScriptEvaluateAsync(Script, keys, values);
+        return (RedisResult[])result!;
+    }
+
+    private (RedisKey[] Keys, RedisValue[] Values) Arguments(string mode, ReadOnlySpan<LimitCheck> checks, string requestId, string release)
+    {
+        var keys = new RedisKey[checks.Length + 2];
+        var values = new RedisValue[FixedArguments + (2 * checks.Length)];
+        keys[0] = _clockKey;
+        keys[1] = requestId.Length == 0 ? _prefix + "r:-" : _prefix + "r:" + requestId;
+        values[0] = mode;
+        values[1] = _clock is null ? "" : _clock.GetUtcNow().ToUnixTimeMilliseconds();
+        values[2] = _requestTtl;
+        values[3] = release;
+        for (var i = 0; i < checks.Length; i++)
+        {
+            keys[i + 2] = KeyOf(checks[i].Counter);
+            values[FixedArguments + (2 * i)] = checks[i].Limit;
+            values[FixedArguments + (2 * i) + 1] = checks[i].WindowMs;
+        }
+        return (keys, values);
+    }
+
+    private static AdmissionResult Parse(RedisResult[] reply, ReadOnlySpan<LimitCheck> checks)
+    {
+        var states = new CounterState[checks.Length];
+        for (var i = 0; i < checks.Length; i++)
+        {
+            var at = 2 + (3 * i);
+            states[i] = new CounterState(checks[i].Policy, (int)(long)reply[at], (long)reply[at + 1], (long)reply[at + 2]);
+        }
+        return new AdmissionResult((long)reply[0] == 1, states, (long)reply[1]);
+    }
+}

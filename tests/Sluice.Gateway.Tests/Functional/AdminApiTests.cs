@@ -1,0 +1,118 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Sluice.Gateway.Tests.Functional;
+
+public sealed class AdminApiTests
+{
+    [Fact]
+    public async Task Keys_CreateListShowRevoke_NeverShowSecretsAfterCreation()
+    {
+        await using var relay = await RelayFixture.StartAsync();
+        using var admin = relay.Gateway.AdminClient();
+
+        using var created = await admin.PostAsJsonAsync("admin/keys", new { name = "alice", plan = "free" });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var createdText = await created.Content.ReadAsStringAsync();
+        using var createdJson = JsonDocument.Parse(createdText);
+        var id = createdJson.RootElement.GetProperty("id").GetString()!;
+        var secret = createdJson.RootElement.GetProperty("key").GetString()!;
+        Assert.StartsWith("key_", id, StringComparison.Ordinal);
+        Assert.Matches("^sk-[0-9A-Za-z]{48}$", secret);
+        Assert.Equal("alice", createdJson.RootElement.GetProperty("name").GetString());
+        Assert.Equal("free", createdJson.RootElement.GetProperty("plan").GetString());
+        Assert.True(createdJson.RootElement.GetProperty("created").GetInt64() > 1_700_000_000);
+        Assert.Equal($"/admin/keys/{id}", created.Headers.Location?.ToString());
+
+        var list = await admin.GetStringAsync("admin/keys");
+        Assert.Contains(id, list, StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, list, StringComparison.Ordinal);
+        Assert.Contains(secret[..7] + "…" + secret[^4..], list, StringComparison.Ordinal);
+
+        using (var client = relay.Gateway.ClientFrom(2, secret))
+        {
+            using var ok = await client.PostAsync("v1/chat/completions", RelayFixture.Chat());
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+        using (var show = JsonDocument.Parse(await admin.GetStringAsync($"admin/keys/{id}")))
+        {
+            var usage = show.RootElement.GetProperty("usage")[0];
+            Assert.Equal("key", usage.GetProperty("name").GetString());
+            Assert.Equal(1, usage.GetProperty("used").GetInt32());
+            Assert.Equal(150, usage.GetProperty("limit").GetInt32());
+            Assert.Equal(149, usage.GetProperty("remaining").GetInt32());
+            Assert.InRange(usage.GetProperty("reset_seconds").GetInt64(), 86_000, 86_400);
+        }
+
+        using var revoked = await admin.DeleteAsync($"admin/keys/{id}");
+        Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+        using var revokedJson = JsonDocument.Parse(await revoked.Content.ReadAsStringAsync());
+        Assert.NotEqual(JsonValueKind.Null, revokedJson.RootElement.GetProperty("revoked").ValueKind);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("wrong-token")]
+    public async Task Admin_WithoutTheToken_Is401(string? token)
+    {
+        await using var relay = await RelayFixture.StartAsync();
+        using var client = relay.Gateway.ClientFrom(2, token);
+
+        using var response = await client.GetAsync("admin/keys");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("invalid_admin_token", (await RelayFixture.ErrorOf(response)).GetProperty("code").GetString());
+    }
+
+    [Theory]
+    [InlineData("{\"plan\":\"free\"}", "name")]
+    [InlineData("{\"name\":\"bob\",\"plan\":\"gold\"}", "plan")]
+    [InlineData("not json", null)]
+    public async Task Create_BadRequest_Is400WithTheParam(string body, string? param)
+    {
+        await using var relay = await RelayFixture.StartAsync();
+        using var admin = relay.Gateway.AdminClient();
+
+        using var response = await admin.PostAsync("admin/keys", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = await RelayFixture.ErrorOf(response);
+        Assert.Equal(param, error.GetProperty("param").GetString());
+    }
+
+    [Fact]
+    public async Task UnknownKey_Is404()
+    {
+        await using var relay = await RelayFixture.StartAsync();
+        using var admin = relay.Gateway.AdminClient();
+        using var show = await admin.GetAsync("admin/keys/key_nope");
+        using var revoke = await admin.DeleteAsync("admin/keys/key_nope");
+        Assert.Equal(HttpStatusCode.NotFound, show.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, revoke.StatusCode);
+        await RelayFixture.ErrorOf(revoke);
+    }
+
+    [Fact]
+    public async Task GeneratedAdminToken_IsWrittenOwnerOnly_AndWorks()
+    {
+        await using var fake = await FakeUpstream.FakeUpstreamServer.StartAsync(new FakeUpstream.FakeUpstreamOptions());
+        await using var gateway = await Testing.Gateway.GatewayHost.StartAsync(fake.BaseUrl, new Dictionary<string, string?> { ["Sluice:Admin:Token"] = "" });
+        var path = Path.Combine(gateway.DataDir, "admin-token");
+
+        Assert.True(File.Exists(path));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+        using var client = gateway.ClientFrom(2, (await File.ReadAllTextAsync(path)).Trim());
+        using var response = await client.GetAsync("admin/keys");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Health_AnswersWithoutAuth()
+    {
+        await using var relay = await RelayFixture.StartAsync();
+        using var client = relay.Gateway.ClientFrom(2);
+        using var response = await client.GetAsync("healthz");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+}

@@ -1,0 +1,62 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Sluice.FakeUpstream;
+using Sluice.Testing.Gateway;
+
+namespace Sluice.Gateway.Tests.Functional;
+
+/// <summary>A fake upstream and the real gateway in front of it, both on loopback, made fresh for one test.</summary>
+public sealed class RelayFixture : IAsyncDisposable
+{
+    private RelayFixture(FakeUpstreamServer upstream, GatewayHost gateway)
+    {
+        Upstream = upstream;
+        Gateway = gateway;
+    }
+
+    public FakeUpstreamServer Upstream { get; }
+
+    public GatewayHost Gateway { get; }
+
+    public static async Task<RelayFixture> StartAsync(IDictionary<string, string?>? settings = null, FakeUpstreamOptions? upstream = null)
+    {
+        var fake = await FakeUpstreamServer.StartAsync(upstream ?? new FakeUpstreamOptions { ExpectedApiKey = "sk-upstream-secret" });
+        var gateway = await GatewayHost.StartAsync(fake.BaseUrl, settings);
+        return new RelayFixture(fake, gateway);
+    }
+
+    /// <summary>Settings for a free plan of <paramref name="limit"/> requests per day per key and per IP.</summary>
+    public static Dictionary<string, string?> FreePlan(int limit, string window = "1.00:00:00") => new()
+    {
+        ["Sluice:Plans:free:Limits:0:Scope"] = "KeyAndIp",
+        ["Sluice:Plans:free:Limits:0:Requests"] = limit.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Sluice:Plans:free:Limits:0:Window"] = window,
+    };
+
+    public static JsonContent Chat(string model = "gpt-4o-mini", bool stream = false, bool includeUsage = false) =>
+        JsonContent.Create(new Dictionary<string, object?>
+        {
+            ["model"] = model,
+            ["messages"] = new[] { new { role = "user", content = "Say hello" } },
+            ["stream"] = stream,
+            ["stream_options"] = includeUsage ? new { include_usage = true } : null,
+        });
+
+    public static async Task<JsonElement> ErrorOf(HttpResponseMessage response)
+    {
+        Assert.StartsWith("application/json", response.Content.Headers.ContentType?.ToString(), StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var error = json.RootElement.GetProperty("error").Clone();
+        Assert.True(error.TryGetProperty("message", out _));
+        Assert.True(error.TryGetProperty("type", out _));
+        Assert.True(error.TryGetProperty("param", out _));
+        Assert.True(error.TryGetProperty("code", out _));
+        return error;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Gateway.DisposeAsync();
+        await Upstream.DisposeAsync();
+    }
+}

@@ -1,0 +1,127 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Sluice.Gateway.Hosting;
+
+namespace Sluice.Testing.Gateway;
+
+/// <summary>
+/// The real gateway on real Kestrel, on a free loopback port, with its own data directory. Settings are plain
+/// configuration keys, exactly as an operator writes them. Restart with <see cref="RestartAsync"/> keeps the data dir.
+/// </summary>
+public sealed class GatewayHost : IAsyncDisposable
+{
+    public const string AdminToken = "test-admin-token";
+
+    private readonly Dictionary<string, string?> _settings;
+    private readonly Action<IServiceCollection>? _services;
+    private WebApplication? _app;
+
+    private GatewayHost(string dataDir, Dictionary<string, string?> settings, Action<IServiceCollection>? services)
+    {
+        DataDir = dataDir;
+        _settings = settings;
+        _services = services;
+    }
+
+    public string DataDir { get; }
+
+    public string BaseUrl { get; private set; } = "";
+
+    public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("Not started.");
+
+    /// <summary>Starts a gateway forwarding to <paramref name="upstream"/> with the given extra settings.</summary>
+    public static async Task<GatewayHost> StartAsync(string upstream, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null, string? dataDir = null)
+    {
+        dataDir ??= Path.Combine(Path.GetTempPath(), "sluice-test-" + Guid.NewGuid().ToString("N")[..10]);
+        var all = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["urls"] = "http://127.0.0.1:0",
+            ["Sluice:DataDir"] = dataDir,
+            ["Sluice:Upstream:BaseUrl"] = upstream,
+            ["Sluice:Upstream:ApiKey"] = "sk-upstream-secret",
+            ["Sluice:Admin:Token"] = AdminToken,
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            all[key] = value;
+        }
+        var host = new GatewayHost(dataDir, all, services);
+        await host.StartAppAsync();
+        return host;
+    }
+
+    /// <summary>A graceful stop (as on SIGTERM) and a fresh start on the same data directory.</summary>
+    public async Task RestartAsync()
+    {
+        await StopAsync();
+        await StartAppAsync();
+    }
+
+    public async Task StopAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+            _app = null;
+        }
+    }
+
+    /// <summary>A client connecting from 127.0.0.<paramref name="n"/>.</summary>
+    public HttpClient ClientFrom(int n, string? apiKey = null)
+    {
+        var client = LoopbackClients.From(LoopbackClients.Address(n), BaseUrl);
+        if (apiKey is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        }
+        return client;
+    }
+
+    public HttpClient AdminClient()
+    {
+        var client = ClientFrom(1);
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
+        return client;
+    }
+
+    /// <summary>Creates a key through the admin API; returns (id, secret).</summary>
+    public async Task<(string Id, string Key)> CreateKeyAsync(string name = "test", string? plan = null)
+    {
+        using var admin = AdminClient();
+        using var response = await admin.PostAsJsonAsync("admin/keys", new { name, plan });
+        var body = await response.Content.ReadAsStringAsync();
+        if (response.StatusCode != HttpStatusCode.Created)
+        {
+            throw new InvalidOperationException($"Creating a key failed: {(int)response.StatusCode} {body}");
+        }
+        using var json = JsonDocument.Parse(body);
+        return (json.RootElement.GetProperty("id").GetString()!, json.RootElement.GetProperty("key").GetString()!);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        try
+        {
+            Directory.Delete(DataDir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A temp directory left behind is harmless.
+        }
+    }
+
+    private async Task StartAppAsync()
+    {
+        var args = _settings.Select(pair => $"--{pair.Key}={pair.Value}").ToArray();
+        _app = SluiceApplication.Create(args, builder => _services?.Invoke(builder.Services));
+        await _app.StartAsync();
+        BaseUrl = _app.Urls.First();
+    }
+}
