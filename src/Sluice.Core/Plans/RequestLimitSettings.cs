@@ -9,7 +9,9 @@ public sealed class RequestLimitSettings
 
     public LimitScope Scope { get; set; } = LimitScope.KeyAndIp;
 
-    public int Requests { get; set; }
+    /// <summary>Requests admitted per window; 150 when not set, as on the public free service.</summary>
+    public int Requests { get; set; } = 150;
 
-    public TimeSpan Window { get; set; }
+    /// <summary>The rolling window; 24 hours when not set.</summary>
+    public TimeSpan Window { get; set; } = TimeSpan.FromDays(1);
 }

@@ -1,0 +1,21 @@
+using BenchmarkDotNet.Running;
+
+namespace Sluice.Benchmarks;
+
+/// <summary>
+/// <c>dotnet run -c Release --project bench/Sluice.Benchmarks -- --filter '*'</c> runs the BenchmarkDotNet suite
+/// (any BenchmarkDotNet arguments work: <c>--filter '*Million*'</c>, <c>--list flat</c>);
+/// <c>-- --memory [--counters N]</c> prints the limiter's retained bytes per counter instead.
+/// </summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        if (args.Contains("--memory", StringComparer.Ordinal))
+        {
+            return MemoryReport.Run(args);
+        }
+        var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, BenchConfig.Create());
+        return summaries.Any(summary => summary.HasCriticalValidationErrors || summary.Reports.Any(report => !report.Success)) ? 1 : 0;
+    }
+}

@@ -1,0 +1,86 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Sluice.FakeUpstream;
+
+namespace Sluice.Tests;
+
+/// <summary><c>sluice keys …</c> against a running gateway, with the admin token read from the data directory.</summary>
+public sealed class KeysCommandTests : IAsyncLifetime
+{
+    private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "sluice-cli-" + Guid.NewGuid().ToString("N")[..10]);
+    private FakeUpstreamServer? _upstream;
+    private SluiceProcess? _sluice;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await FakeUpstreamServer.StartAsync(new FakeUpstreamOptions());
+        _sluice = await SluiceProcess.ServeAsync("--data-dir", _dataDir, "--upstream", _upstream.BaseUrl);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _sluice!.DisposeAsync();
+        await _upstream!.DisposeAsync();
+        Directory.Delete(_dataDir, recursive: true);
+    }
+
+    [Fact]
+    public async Task CreateListShowRevoke_WorkEndToEnd()
+    {
+        Assert.Contains("admin-token", _sluice!.Output, StringComparison.Ordinal);
+        string[] Common() => ["--server", _sluice.BaseUrl, "--data-dir", _dataDir];
+
+        var created = await SluiceProcess.RunAsync(["keys", "create", "--name", "alice", .. Common()]);
+        Assert.True(created.ExitCode == 0, created.Errors);
+        var lines = created.Output.TrimEnd().Split('\n');
+        var key = lines[^1].Trim();
+        Assert.Matches("^sk-[0-9A-Za-z]{48}$", key);
+        var id = lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries)[0];
+        Assert.StartsWith("key_", id, StringComparison.Ordinal);
+
+        using (var client = new HttpClient { BaseAddress = new Uri(_sluice.BaseUrl + "/") })
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            using var ok = await client.PostAsJsonAsync("v1/chat/completions", new { model = "gpt-4o-mini", messages = new[] { new { role = "user", content = "hi" } } });
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+
+        var list = await SluiceProcess.RunAsync(["keys", "list", .. Common()]);
+        Assert.Equal(0, list.ExitCode);
+        Assert.Contains("alice", list.Output, StringComparison.Ordinal);
+        Assert.Contains(key[..7] + "…" + key[^4..], list.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(key, list.Output, StringComparison.Ordinal);
+
+        var show = await SluiceProcess.RunAsync(["keys", "show", id, .. Common()]);
+        Assert.Equal(0, show.ExitCode);
+        Assert.Matches(@"key\s+1/150\s+149\s+1d", show.Output);
+
+        var revoke = await SluiceProcess.RunAsync(["keys", "revoke", id, .. Common()]);
+        Assert.Equal(0, revoke.ExitCode);
+        Assert.Contains("revoked", revoke.Output, StringComparison.Ordinal);
+        using (var client = new HttpClient { BaseAddress = new Uri(_sluice.BaseUrl + "/") })
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            using var denied = await client.PostAsJsonAsync("v1/chat/completions", new { model = "gpt-4o-mini", messages = new[] { new { role = "user", content = "hi" } } });
+            Assert.Equal(HttpStatusCode.Unauthorized, denied.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task WrongToken_ExitsNonZero_WithTheServersMessage()
+    {
+        var result = await SluiceProcess.RunAsync("keys", "list", "--server", _sluice!.BaseUrl, "--admin-token", "wrong");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("401", result.Errors, StringComparison.Ordinal);
+        Assert.Contains("admin token", result.Errors, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UnknownKeyId_ExitsNonZero()
+    {
+        var result = await SluiceProcess.RunAsync("keys", "show", "key_missing", "--server", _sluice!.BaseUrl, "--data-dir", _dataDir);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("404", result.Errors, StringComparison.Ordinal);
+    }
+}
