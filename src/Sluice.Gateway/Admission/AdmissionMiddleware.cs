@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Sluice.Core.Limits;
+using Sluice.Gateway.Errors;
 using Sluice.Gateway.Hosting;
 
 namespace Sluice.Gateway.Admission;
@@ -15,12 +16,14 @@ internal sealed class AdmissionMiddleware
     private readonly RequestDelegate _next;
     private readonly IRequestLimiter _limiter;
     private readonly TimeProvider _time;
+    private readonly AdmissionMetrics _metrics;
 
-    public AdmissionMiddleware(RequestDelegate next, IRequestLimiter limiter, TimeProvider time)
+    public AdmissionMiddleware(RequestDelegate next, IRequestLimiter limiter, TimeProvider time, AdmissionMetrics metrics)
     {
         _next = next;
         _limiter = limiter;
         _time = time;
+        _metrics = metrics;
     }
 
     public async Task InvokeAsync(HttpContext context)
@@ -32,14 +35,30 @@ internal sealed class AdmissionMiddleware
         }
         var feature = context.Features.GetRequiredFeature<SluiceRequestFeature>();
         var checks = feature.Plan!.ChecksFor(feature.Key!.Id, feature.Client.Group);
-        var result = await _limiter.TryAdmitAsync(checks, context.TraceIdentifier, context.RequestAborted);
+        AdmissionResult result;
+        try
+        {
+            result = await _limiter.TryAdmitAsync(checks, context.TraceIdentifier, context.RequestAborted);
+        }
+        catch (LimiterUnavailableException unavailable)
+        {
+            _metrics.Unavailable();
+            var seconds = Math.Max(1, (long)Math.Ceiling(unavailable.RetryAfter.TotalSeconds));
+            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await OpenAIErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable,
+                $"The rate limiter of this server is unavailable, so no request can be admitted right now. Nothing was counted; please retry in {seconds} seconds.",
+                OpenAIErrors.ServerError, "limiter_unavailable");
+            return;
+        }
         feature.Checks = checks;
         feature.Admission = result;
         if (!result.Admitted)
         {
+            _metrics.Rejected(result);
             await RateLimitRefusal.WriteAsync(context, result, feature.Client, _time.GetUtcNow());
             return;
         }
+        _metrics.Admitted();
         RateLimitHeaders.Apply(context.Response.Headers, result);
         await _next(context);
     }

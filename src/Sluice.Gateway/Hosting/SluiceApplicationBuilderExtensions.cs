@@ -32,6 +32,7 @@ public static class SluiceApplicationBuilderExtensions
 
         app.UseRouting();
         app.MapHealthChecks("/healthz");
+        app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapSluiceAdmin();
         return app;
     }

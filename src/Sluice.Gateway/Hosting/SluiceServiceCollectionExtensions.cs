@@ -3,8 +3,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Sluice.Core.Keys;
-using Sluice.Core.Limits;
-using Sluice.Core.Limits.Embedded;
 using Sluice.Core.Plans;
 using Sluice.Gateway.Admin;
 using Sluice.Gateway.Admission;
@@ -14,6 +12,7 @@ using Sluice.Gateway.Forwarding;
 using Sluice.Gateway.Inspection;
 using Sluice.Gateway.Limiting;
 using Sluice.Storage.Sqlite;
+using OpenTelemetry.Metrics;
 
 namespace Sluice.Gateway.Hosting;
 
@@ -41,10 +40,6 @@ public static class SluiceServiceCollectionExtensions
         services.AddOptions<RelayOptions>().BindConfiguration(RelayOptions.Section)
             .Validate(o => o.MaxRequestBodyBytes > 0, $"{RelayOptions.Section}:MaxRequestBodyBytes must be positive.")
             .ValidateOnStart();
-        services.AddOptions<LimiterOptions>().BindConfiguration(LimiterOptions.Section)
-            .Validate(o => o.SnapshotInterval > TimeSpan.Zero, $"{LimiterOptions.Section}:SnapshotInterval must be positive.")
-            .Validate(o => o.SweepInterval > TimeSpan.Zero, $"{LimiterOptions.Section}:SweepInterval must be positive.")
-            .ValidateOnStart();
         services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.Section);
 
         services.AddSingleton<DataDirectory>();
@@ -60,9 +55,8 @@ public static class SluiceServiceCollectionExtensions
         services.AddSingleton<IKeyStore, SqliteKeyStore>();
         services.AddSingleton<KeyDirectory>();
 
-        // The embedded limiter.
-        services.AddSingleton<InMemoryRequestLimiter>();
-        services.AddSingleton<IRequestLimiter>(provider => provider.GetRequiredService<InMemoryRequestLimiter>());
+        // The limiter: embedded, or Redis behind the outage policy.
+        services.AddSluiceLimiter();
 
         // Forwarding.
         services.AddHttpForwarder();
@@ -75,7 +69,6 @@ public static class SluiceServiceCollectionExtensions
         services.AddHostedService<StorageStartup>();
         services.AddHostedService(provider => provider.GetRequiredService<AdminToken>());
         services.AddHostedService<KeyDirectorySync>();
-        services.AddHostedService<EmbeddedLimiterPersistence>();
 
         services.AddCors(cors => cors.AddDefaultPolicy(policy => policy
             .AllowAnyOrigin()
@@ -86,6 +79,8 @@ public static class SluiceServiceCollectionExtensions
                 RateLimitHeaders.LimitRequests, RateLimitHeaders.RemainingRequests, RateLimitHeaders.ResetRequests,
                 RateLimitHeaders.RateLimitPolicy, RateLimitHeaders.RateLimit, "Retry-After", "x-request-id", "openai-processing-ms")));
         services.AddHealthChecks();
+        services.AddSingleton<AdmissionMetrics>();
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(LimiterMetrics.MeterName).AddPrometheusExporter());
         services.Configure<JsonOptions>(json =>
         {
             // The admin API speaks snake_case, like OpenAI's own API.

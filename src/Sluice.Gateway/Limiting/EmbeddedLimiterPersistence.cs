@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Sluice.Core.Limits.Embedded;
 using Sluice.Gateway.Hosting;
+using Sluice.Storage.Redis;
 
 namespace Sluice.Gateway.Limiting;
 
@@ -22,8 +23,14 @@ internal sealed partial class EmbeddedLimiterPersistence : IHostedService, IDisp
     private readonly Lock _saveLock = new();
     private Task? _loop;
 
-    public EmbeddedLimiterPersistence(InMemoryRequestLimiter limiter, DataDirectory dataDirectory, IOptions<LimiterOptions> options, TimeProvider time, ILogger<EmbeddedLimiterPersistence> logger)
+    private readonly bool _enabled;
+
+    public EmbeddedLimiterPersistence(InMemoryRequestLimiter limiter, DataDirectory dataDirectory, IOptions<LimiterOptions> options, IOptions<RedisLimiterOptions> redis,
+        TimeProvider time, ILogger<EmbeddedLimiterPersistence> logger)
     {
+        // With Redis the counters live there; the embedded limiter is only the outage fallback and is not saved
+        // (several instances may share a data directory).
+        _enabled = string.IsNullOrWhiteSpace(redis.Value.Configuration);
         _limiter = limiter;
         _dataDirectory = dataDirectory;
         _options = options.Value;
@@ -33,6 +40,10 @@ internal sealed partial class EmbeddedLimiterPersistence : IHostedService, IDisp
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        if (!_enabled)
+        {
+            return Task.CompletedTask;
+        }
         var path = _dataDirectory.LimiterSnapshotPath;
         if (File.Exists(path))
         {
@@ -47,10 +58,11 @@ internal sealed partial class EmbeddedLimiterPersistence : IHostedService, IDisp
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await _stopping.CancelAsync();
-        if (_loop is not null)
+        if (_loop is null)
         {
-            await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            return;
         }
+        await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         var counters = Save();
         LogSaved(_logger, counters, _dataDirectory.LimiterSnapshotPath);
     }

@@ -20,7 +20,8 @@ internal static class ServeCommand
             Description = "A proxy (IP or CIDR) whose X-Forwarded-For is believed; repeatable.",
             Arity = ArgumentArity.ZeroOrMore,
         };
-        var command = new Command("serve", "Run the gateway.") { urls, dataDir, upstream, upstreamKey, adminToken, trustedProxy };
+        var redis = new Option<string?>("--redis") { Description = "A StackExchange.Redis connection string: keep limiter state in Redis, shared by every instance." };
+        var command = new Command("serve", "Run the gateway.") { urls, dataDir, upstream, upstreamKey, adminToken, trustedProxy, redis };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -30,6 +31,7 @@ internal static class ServeCommand
             Add(settings, "Sluice:Upstream:BaseUrl", result.GetValue(upstream));
             Add(settings, "Sluice:Upstream:ApiKey", result.GetValue(upstreamKey));
             Add(settings, "Sluice:Admin:Token", result.GetValue(adminToken));
+            Add(settings, "Sluice:Redis:Configuration", result.GetValue(redis));
             var proxies = result.GetValue(trustedProxy) ?? [];
             for (var i = 0; i < proxies.Length; i++)
             {

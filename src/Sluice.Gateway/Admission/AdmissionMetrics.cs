@@ -1,0 +1,32 @@
+using System.Diagnostics.Metrics;
+using Sluice.Core.Limits;
+using Sluice.Gateway.Limiting;
+
+namespace Sluice.Gateway.Admission;
+
+/// <summary>Requests admitted, and requests refused by which limit.</summary>
+public sealed class AdmissionMetrics
+{
+    private readonly Counter<long> _admitted;
+    private readonly Counter<long> _rejected;
+
+    public AdmissionMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(LimiterMetrics.MeterName);
+        _admitted = meter.CreateCounter<long>("sluice.requests.admitted", "{request}", "Requests admitted by the limiter.");
+        _rejected = meter.CreateCounter<long>("sluice.requests.rejected", "{request}", "Requests refused, by the limit that refused them (or 'unavailable').");
+    }
+
+    public void Admitted() => _admitted.Add(1);
+
+    public void Rejected(AdmissionResult result)
+    {
+        if (_rejected.Enabled)
+        {
+            var binding = result.Counters[result.BindingIndex].Policy;
+            _rejected.Add(1, new KeyValuePair<string, object?>("limit", binding.Name), new KeyValuePair<string, object?>("plan", binding.Plan));
+        }
+    }
+
+    public void Unavailable() => _rejected.Add(1, new KeyValuePair<string, object?>("limit", "unavailable"));
+}

@@ -1,0 +1,41 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Sluice.Gateway.Limiting;
+
+/// <summary>The limiter's instruments: decisions by backend and result, their duration, and whether it is degraded.</summary>
+public sealed class LimiterMetrics
+{
+    public const string MeterName = "Sluice";
+
+    private readonly Counter<long> _decisions;
+    private readonly Histogram<double> _duration;
+    private int _degraded;
+
+    public LimiterMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(MeterName);
+        _decisions = meter.CreateCounter<long>("sluice.limiter.decisions", "{decision}", "Admission decisions, by backend (redis, local, open, closed) and result.");
+        _duration = meter.CreateHistogram<double>("sluice.limiter.decision.duration", "s", "Time to take one admission decision.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.000_01, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.1, 0.25, 1] });
+        meter.CreateObservableGauge("sluice.limiter.degraded", () => Volatile.Read(ref _degraded), "{state}", "1 while the shared limiter (Redis) is unavailable and the outage policy applies.");
+    }
+
+    public bool Degraded
+    {
+        get => Volatile.Read(ref _degraded) == 1;
+        set => Volatile.Write(ref _degraded, value ? 1 : 0);
+    }
+
+    public void Decided(string backend, bool admitted, long startedTimestamp)
+    {
+        if (_decisions.Enabled)
+        {
+            _decisions.Add(1, new KeyValuePair<string, object?>("backend", backend), new KeyValuePair<string, object?>("result", admitted ? "admitted" : "refused"));
+        }
+        if (_duration.Enabled)
+        {
+            _duration.Record(Stopwatch.GetElapsedTime(startedTimestamp).TotalSeconds, new KeyValuePair<string, object?>("backend", backend));
+        }
+    }
+}

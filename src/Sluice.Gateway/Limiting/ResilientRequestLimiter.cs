@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+using Sluice.Core.Limits;
+using Sluice.Core.Limits.Embedded;
+using StackExchange.Redis;
+
+namespace Sluice.Gateway.Limiting;
+
+/// <summary>
+/// The shared limiter (Redis) behind a short timeout and a circuit breaker (Polly), so that a dead Redis costs at
+/// most a few timeouts and then nothing. While it is unavailable the outage policy decides: <c>local</c> uses this
+/// instance's embedded limiter, <c>open</c> admits, <c>closed</c> refuses with 503. The breaker probes Redis again
+/// after <see cref="LimiterOptions.BreakDuration"/> and the gateway returns to it by itself.
+/// </summary>
+internal sealed partial class ResilientRequestLimiter : IRequestLimiter
+{
+    private readonly IRequestLimiter _shared;
+    private readonly InMemoryRequestLimiter _local;
+    private readonly LimiterOutagePolicy _policy;
+    private readonly TimeSpan _breakDuration;
+    private readonly LimiterMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly ResiliencePipeline _pipeline;
+
+    public ResilientRequestLimiter(IRequestLimiter shared, InMemoryRequestLimiter local, IOptions<LimiterOptions> options, TimeSpan timeout, LimiterMetrics metrics, ILogger<ResilientRequestLimiter> logger)
+    {
+        _shared = shared;
+        _local = local;
+        _policy = options.Value.OutagePolicy;
+        _breakDuration = options.Value.BreakDuration;
+        _metrics = metrics;
+        _logger = logger;
+        var outage = new PredicateBuilder().Handle<RedisException>().Handle<TimeoutRejectedException>().Handle<TimeoutException>();
+        _pipeline = new ResiliencePipelineBuilder()
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+            {
+                ShouldHandle = outage,
+                FailureRatio = 0.5,
+                MinimumThroughput = 2,
+                SamplingDuration = TimeSpan.FromSeconds(10),
+                BreakDuration = _breakDuration,
+                OnOpened = args =>
+                {
+                    _metrics.Degraded = true;
+                    LogUnavailable(_logger, _policy, _breakDuration.TotalSeconds, args.Outcome.Exception?.Message ?? "failing");
+                    return ValueTask.CompletedTask;
+                },
+                OnClosed = _ =>
+                {
+                    _metrics.Degraded = false;
+                    LogRecovered(_logger);
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .AddTimeout(timeout)
+            .Build();
+    }
+
+    public async ValueTask<AdmissionResult> TryAdmitAsync(ReadOnlyMemory<LimitCheck> checks, string requestId, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var result = await _pipeline.ExecuteAsync(
+                static (state, token) => new ValueTask<AdmissionResult>(state.Shared.TryAdmitAsync(state.Checks, state.RequestId, token).AsTask().WaitAsync(token)),
+                (Shared: _shared, Checks: checks, RequestId: requestId),
+                cancellationToken);
+            _metrics.Decided("redis", result.Admitted, started);
+            return result;
+        }
+        catch (Exception exception) when (IsOutage(exception) && !cancellationToken.IsCancellationRequested)
+        {
+            return Fallback(checks.Span, started);
+        }
+    }
+
+    public async ValueTask<AdmissionResult> PeekAsync(ReadOnlyMemory<LimitCheck> checks, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _pipeline.ExecuteAsync(
+                static (state, token) => new ValueTask<AdmissionResult>(state.Shared.PeekAsync(state.Checks, token).AsTask().WaitAsync(token)),
+                (Shared: _shared, Checks: checks),
+                cancellationToken);
+        }
+        catch (Exception exception) when (IsOutage(exception) && !cancellationToken.IsCancellationRequested)
+        {
+            return _local.Peek(checks.Span);
+        }
+    }
+
+    private AdmissionResult Fallback(ReadOnlySpan<LimitCheck> checks, long started)
+    {
+        switch (_policy)
+        {
+            case LimiterOutagePolicy.Open:
+                var states = new CounterState[checks.Length];
+                for (var i = 0; i < checks.Length; i++)
+                {
+                    states[i] = new CounterState(checks[i].Policy, 0, 0, 0);
+                }
+                _metrics.Decided("open", admitted: true, started);
+                return new AdmissionResult(true, states, 0);
+            case LimiterOutagePolicy.Closed:
+                _metrics.Decided("closed", admitted: false, started);
+                throw new LimiterUnavailableException("The shared rate limiter (Redis) is unavailable.") { RetryAfter = _breakDuration };
+            default:
+                var result = _local.TryAdmit(checks);
+                _metrics.Decided("local", result.Admitted, started);
+                return result;
+        }
+    }
+
+    private static bool IsOutage(Exception exception) =>
+        exception is RedisException or TimeoutRejectedException or TimeoutException or BrokenCircuitException;
+
+    [LoggerMessage(EventId = 50, EventName = "SharedLimiterUnavailable", Level = LogLevel.Warning,
+        Message = "The Redis limiter is unavailable ({Reason}); outage policy '{Policy}' applies, Redis is tried again in {Seconds} s")]
+    private static partial void LogUnavailable(ILogger logger, LimiterOutagePolicy policy, double seconds, string reason);
+
+    [LoggerMessage(EventId = 51, EventName = "SharedLimiterRecovered", Level = LogLevel.Information, Message = "The Redis limiter is back; decisions are shared again")]
+    private static partial void LogRecovered(ILogger logger);
+}

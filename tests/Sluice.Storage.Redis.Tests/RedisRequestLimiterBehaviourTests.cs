@@ -1,0 +1,143 @@
+using Microsoft.Extensions.Time.Testing;
+using Sluice.Testing.Limits;
+using Sluice.Testing.Servers;
+using StackExchange.Redis;
+
+namespace Sluice.Storage.Redis.Tests;
+
+/// <summary>What only the Redis limiter does: request ids, Redis TIME, key expiry and hash tags, script reloads.</summary>
+public sealed class RedisRequestLimiterBehaviourTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset Start = new(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
+    private readonly string _prefix = "t" + Guid.NewGuid().ToString("N")[..12];
+    private RedisServer? _redis;
+    private ConnectionMultiplexer? _connection;
+
+    public async Task InitializeAsync()
+    {
+        _redis = await RedisServer.SharedAsync();
+        _connection = await ConnectionMultiplexer.ConnectAsync(_redis.Configuration + ",allowAdmin=true");
+    }
+
+    public async Task DisposeAsync() => await _connection!.DisposeAsync();
+
+    private RedisRequestLimiter Limiter(TimeProvider? clock = null) => new(_connection!, new RedisLimiterOptions { KeyPrefix = _prefix }, clock);
+
+    [Fact]
+    public async Task TryAdmit_SameRequestIdTwice_CountsOnce_AndAnswersTheSame()
+    {
+        var limiter = Limiter(new FakeTimeProvider(Start));
+        var plan = TestPlans.Joint(5, TimeSpan.FromHours(1));
+        var checks = plan.ChecksFor("k", TestPlans.Ip(1));
+
+        var first = await limiter.TryAdmitAsync(checks, "req-1", CancellationToken.None);
+        var retry = await limiter.TryAdmitAsync(checks, "req-1", CancellationToken.None);
+
+        Assert.True(first.Admitted);
+        Assert.True(retry.Admitted);
+        Assert.Equal(first.TimestampMs, retry.TimestampMs);
+        Assert.Equal(1, retry.Key().Used);
+        var peek = await limiter.PeekAsync(checks, CancellationToken.None);
+        Assert.Equal(1, peek.Key().Used);
+    }
+
+    [Fact]
+    public async Task TryAdmit_WithoutInjectedClock_UsesRedisTime_NeverRunningBackwards()
+    {
+        var limiter = Limiter();
+        var plan = TestPlans.Joint(5, TimeSpan.FromHours(1));
+        var before = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var result = await limiter.TryAdmitAsync(plan.ChecksFor("k", TestPlans.Ip(1)), Guid.NewGuid().ToString(), CancellationToken.None);
+        Assert.InRange(result.TimestampMs, before - 5_000, before + 5_000);
+
+        // Someone's clock ran ahead: the limiter's time never goes back below it.
+        var ahead = result.TimestampMs + 60_000;
+        await _connection!.GetDatabase().StringSetAsync("{" + _prefix + "}:clock", ahead);
+        var later = await limiter.TryAdmitAsync(plan.ChecksFor("k", TestPlans.Ip(1)), Guid.NewGuid().ToString(), CancellationToken.None);
+        Assert.Equal(ahead, later.TimestampMs);
+    }
+
+    [Fact]
+    public async Task Keys_AllShareOneHashTag_AndAllExpire()
+    {
+        var limiter = Limiter(new FakeTimeProvider(Start));
+        var plan = TestPlans.Joint(5, TimeSpan.FromMinutes(10));
+        await limiter.TryAdmitAsync(plan.ChecksFor("k", TestPlans.Ip(1)), "req-x", CancellationToken.None);
+
+        var server = _connection!.GetServers()[0];
+        var keys = server.Keys(pattern: "{" + _prefix + "}:*").ToList();
+
+        Assert.Equal(4, keys.Count); // the clock, the request id, the key's log and the IP's log
+        var database = _connection.GetDatabase();
+        foreach (var key in keys)
+        {
+            Assert.StartsWith("{" + _prefix + "}:", key.ToString(), StringComparison.Ordinal);
+            var ttl = await database.KeyTimeToLiveAsync(key);
+            Assert.True(ttl is not null, $"{key} has no expiry");
+        }
+        var log = await database.KeyTimeToLiveAsync(limiter.KeyOf(plan.ChecksFor("k", TestPlans.Ip(1))[0].Counter));
+        Assert.InRange(log!.Value, TimeSpan.FromMinutes(9), TimeSpan.FromMinutes(10));
+    }
+
+    [Fact]
+    public async Task ScriptFlush_ScriptIsReloadedTransparently()
+    {
+        var limiter = Limiter(new FakeTimeProvider(Start));
+        var plan = TestPlans.Joint(5, TimeSpan.FromHours(1));
+        var checks = plan.ChecksFor("k", TestPlans.Ip(1));
+        Assert.True((await limiter.TryAdmitAsync(checks, "a", CancellationToken.None)).Admitted);
+
+        await _connection!.GetServers()[0].ScriptFlushAsync();
+
+        var after = await limiter.TryAdmitAsync(checks, "b", CancellationToken.None);
+        Assert.True(after.Admitted);
+        Assert.Equal(2, after.Key().Used);
+    }
+
+    [Fact]
+    public async Task Decisions_AreSentAsEvalsha()
+    {
+        var limiter = Limiter(new FakeTimeProvider(Start));
+        var plan = TestPlans.Joint(50, TimeSpan.FromHours(1));
+        var server = _connection!.GetServers()[0];
+        for (var i = 0; i < 3; i++)
+        {
+            await limiter.TryAdmitAsync(plan.ChecksFor("k", TestPlans.Ip(1)), "warm" + i, CancellationToken.None);
+        }
+        var before = await EvalshaCalls(server);
+
+        for (var i = 0; i < 10; i++)
+        {
+            await limiter.TryAdmitAsync(plan.ChecksFor("k", TestPlans.Ip(1)), "e" + i, CancellationToken.None);
+        }
+
+        Assert.True(await EvalshaCalls(server) - before >= 10, "each decision should be one EVALSHA");
+    }
+
+    [Fact]
+    public async Task Release_GivesBackTheRequestInEveryCounter()
+    {
+        var limiter = Limiter(new FakeTimeProvider(Start));
+        var plan = TestPlans.Joint(1, TimeSpan.FromHours(1));
+        var checks = plan.ChecksFor("k", TestPlans.Ip(1));
+        var admitted = await limiter.TryAdmitAsync(checks, "a", CancellationToken.None);
+        Assert.False((await limiter.TryAdmitAsync(checks, "b", CancellationToken.None)).Admitted);
+
+        Assert.Equal(2, await limiter.ReleaseAsync(checks, admitted.TimestampMs));
+
+        Assert.True((await limiter.TryAdmitAsync(checks, "c", CancellationToken.None)).Admitted);
+    }
+
+    private static async Task<long> EvalshaCalls(IServer server)
+    {
+        var info = await server.InfoAsync("commandstats");
+        var line = info.SelectMany(g => g).FirstOrDefault(p => p.Key == "cmdstat_evalsha").Value;
+        if (line is null)
+        {
+            return 0;
+        }
+        // "calls=12,usec=..."
+        var calls = line.Split(',')[0].Split('=')[1];
+        return long.Parse(calls, System.Globalization.CultureInfo.InvariantCulture);
+    }
+}

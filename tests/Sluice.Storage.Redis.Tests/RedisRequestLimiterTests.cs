@@ -1,0 +1,35 @@
+using Sluice.Core.Limits;
+using Sluice.Testing.Limits;
+using Sluice.Testing.Servers;
+using StackExchange.Redis;
+
+namespace Sluice.Storage.Redis.Tests;
+
+/// <summary>
+/// The Redis limiter passes the same conformance suite as the embedded one, against a real redis-server. Each
+/// limiter made here has its own connection (as separate gateway processes would), all under this test's own
+/// key prefix.
+/// </summary>
+public sealed class RedisRequestLimiterTests : RequestLimiterConformance, IAsyncLifetime
+{
+    private readonly string _prefix = "t" + Guid.NewGuid().ToString("N")[..12];
+    private readonly List<ConnectionMultiplexer> _connections = [];
+    private RedisServer? _redis;
+
+    public async Task InitializeAsync() => _redis = await RedisServer.SharedAsync();
+
+    public async Task DisposeAsync()
+    {
+        foreach (var connection in _connections)
+        {
+            await connection.DisposeAsync();
+        }
+    }
+
+    protected override IRequestLimiter CreateLimiter(TimeProvider time)
+    {
+        var connection = ConnectionMultiplexer.Connect(_redis!.Configuration);
+        _connections.Add(connection);
+        return new RedisRequestLimiter(connection, new RedisLimiterOptions { KeyPrefix = _prefix }, time);
+    }
+}

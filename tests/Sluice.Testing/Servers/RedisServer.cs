@@ -1,0 +1,142 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Sluice.Testing.Servers;
+
+/// <summary>
+/// A real <c>redis-server</c> (Debian's package; <c>scripts/install-test-servers</c> installs it) on a free loopback
+/// port, without persistence. It can be stopped and started again on the same port for fault tests.
+/// </summary>
+public sealed class RedisServer : IAsyncDisposable
+{
+    private static readonly SemaphoreSlim SharedGate = new(1, 1);
+    private static RedisServer? s_shared;
+
+    private readonly string _directory;
+    private Process? _process;
+
+    private RedisServer(int port)
+    {
+        Port = port;
+        _directory = Path.Combine(Path.GetTempPath(), "sluice-redis-" + Guid.NewGuid().ToString("N")[..10]);
+        Directory.CreateDirectory(_directory);
+    }
+
+    public int Port { get; }
+
+    /// <summary>A StackExchange.Redis connection string for this server.</summary>
+    public string Configuration => $"127.0.0.1:{Port},abortConnect=false";
+
+    public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>One server shared by the tests of a run; tests keep apart by key prefix. Never stopped by tests.</summary>
+    public static async Task<RedisServer> SharedAsync()
+    {
+        await SharedGate.WaitAsync();
+        try
+        {
+            if (s_shared is null)
+            {
+                s_shared = await StartAsync();
+                // The test host exits without disposing shared fixtures: take the server down with it.
+                AppDomain.CurrentDomain.ProcessExit += (_, _) => s_shared._process?.Kill();
+            }
+            return s_shared;
+        }
+        finally
+        {
+            SharedGate.Release();
+        }
+    }
+
+    /// <summary>A server of the test's own, for tests that stop and start it.</summary>
+    public static async Task<RedisServer> StartAsync()
+    {
+        var server = new RedisServer(FreePort());
+        await server.StartAgainAsync();
+        return server;
+    }
+
+    public async Task StartAgainAsync()
+    {
+        var start = new ProcessStartInfo(Executable())
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", _directory, "--protected-mode", "no" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+        _process = Process.Start(start) ?? throw new InvalidOperationException("Could not start redis-server.");
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"redis-server exited with {_process.ExitCode} (port {Port}).");
+            }
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, Port);
+                return;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(50);
+            }
+        }
+        throw new TimeoutException($"redis-server did not listen on {Port}.");
+    }
+
+    /// <summary>Kills the server (as a crash or an outage would).</summary>
+    public async Task StopAsync()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            process.Kill();
+            await process.WaitForExitAsync();
+        }
+        _process?.Dispose();
+        _process = null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Left behind in /tmp: harmless.
+        }
+    }
+
+    private static string Executable()
+    {
+        foreach (var candidate in new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" })
+        {
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+        throw new InvalidOperationException("redis-server is not installed: run scripts/install-test-servers (apt-get install redis-server).");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
