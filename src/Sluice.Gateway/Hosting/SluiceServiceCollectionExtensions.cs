@@ -11,7 +11,7 @@ using Sluice.Gateway.ClientIp;
 using Sluice.Gateway.Forwarding;
 using Sluice.Gateway.Inspection;
 using Sluice.Gateway.Limiting;
-using Sluice.Storage.Sqlite;
+using Sluice.Gateway.Storage;
 using OpenTelemetry.Metrics;
 
 namespace Sluice.Gateway.Hosting;
@@ -50,9 +50,8 @@ public static class SluiceServiceCollectionExtensions
                 ?? throw new OptionsValidationException(SluiceOptions.Section, typeof(SluiceOptions), errors);
         });
 
-        // Storage: the embedded SQLite file.
-        services.AddSingleton(provider => new SqliteDatabase(provider.GetRequiredService<DataDirectory>().DatabasePath));
-        services.AddSingleton<IKeyStore, SqliteKeyStore>();
+        // Storage first: its start-up step (schema) runs before the others.
+        services.AddSluiceStorage();
         services.AddSingleton<KeyDirectory>();
 
         // The limiter: embedded, or Redis behind the outage policy.
@@ -64,9 +63,8 @@ public static class SluiceServiceCollectionExtensions
         services.AddSingleton<ModelsCache>();
         services.AddSingleton<ClientIpResolver>();
 
-        // Start-up order: storage, admin token, keys, limiter state; the server starts after all of them.
+        // Start-up order: storage (above), admin token, keys, limiter state; the server starts after all of them.
         services.AddSingleton<AdminToken>();
-        services.AddHostedService<StorageStartup>();
         services.AddHostedService(provider => provider.GetRequiredService<AdminToken>());
         services.AddHostedService<KeyDirectorySync>();
 

@@ -1,7 +1,9 @@
 using Microsoft.Extensions.Hosting;
 using Sluice.Storage.Sqlite;
 
-namespace Sluice.Gateway.Hosting;
+using Sluice.Gateway.Hosting;
+
+namespace Sluice.Gateway.Storage;
 
 /// <summary>Creates the data directory and brings the database schema up to date before anything else starts.</summary>
 internal sealed class StorageStartup : IHostedService
