@@ -6,7 +6,9 @@ public sealed partial class RedisRequestLimiter
     /// One decision, atomically. KEYS[1] = the clock, KEYS[2] = the request id, KEYS[3..] = one list per counter
     /// (admission times in ms, newest on the left). ARGV[1] = mode (a = admit, p = peek, r = release),
     /// ARGV[2] = time (ms) to use instead of Redis TIME (tests) or '', ARGV[3] = request-id TTL in ms,
-    /// ARGV[4] = timestamp to release (mode r), then ARGV[5..] = limit, window-ms per counter.
+    /// ARGV[4] = timestamp to release (mode r), then ARGV[5..] = limit, window-ms, zone offset-ms per counter
+    /// (the offset is '' for a rolling window; for a calendar-day limit it is the zone's UTC offset, and the
+    /// counter holds only times since the zone's last midnight).
     /// Replies with integers: admitted (1/0), the time used, then used, reset-after, retry-after per counter.
     /// </summary>
     internal const string Script = """
@@ -36,14 +38,25 @@ public sealed partial class RedisRequestLimiter
           return {released, now}
         end
         local used = {}
+        local cutoff = {}
+        local dayend = {}
         local admitted = 1
         for i = 1, n do
           local key = KEYS[i + 2]
-          local limit = tonumber(ARGV[3 + 2 * i])
-          local window = tonumber(ARGV[4 + 2 * i])
+          local limit = tonumber(ARGV[2 + 3 * i])
+          local window = tonumber(ARGV[3 + 3 * i])
+          local offset = ARGV[4 + 3 * i]
+          if offset == '' then
+            cutoff[i] = now - window
+          else
+            local o = tonumber(offset)
+            local start = math.floor((now + o) / 86400000) * 86400000 - o
+            cutoff[i] = start - 1
+            dayend[i] = start + 86400000
+          end
           while true do
             local oldest = redis.call('LINDEX', key, -1)
-            if not oldest or tonumber(oldest) > now - window then break end
+            if not oldest or tonumber(oldest) > cutoff[i] then break end
             redis.call('RPOP', key)
           end
           used[i] = redis.call('LLEN', key)
@@ -53,29 +66,37 @@ public sealed partial class RedisRequestLimiter
         local reply = {admitted, now}
         for i = 1, n do
           local key = KEYS[i + 2]
-          local limit = tonumber(ARGV[3 + 2 * i])
-          local window = tonumber(ARGV[4 + 2 * i])
+          local limit = tonumber(ARGV[2 + 3 * i])
+          local window = tonumber(ARGV[3 + 3 * i])
           local count = used[i]
           local retry = 0
           if mode == 'p' then
             if count >= limit then admitted = 0 end
           end
           if count >= limit then
-            if limit == 0 then
+            if dayend[i] then
+              retry = dayend[i] - now
+            elseif limit == 0 then
               retry = window
             else
               retry = tonumber(redis.call('LINDEX', key, limit - count - 1)) + window - now
-              if retry < 1 then retry = 1 end
             end
+            if retry < 1 then retry = 1 end
           end
           if admitted == 1 and mode == 'a' then
             redis.call('LPUSH', key, now)
-            redis.call('PEXPIRE', key, window)
+            if dayend[i] then
+              redis.call('PEXPIRE', key, dayend[i] - now)
+            else
+              redis.call('PEXPIRE', key, window)
+            end
             count = count + 1
           end
           local reset = 0
           local oldest = redis.call('LINDEX', key, -1)
-          if oldest then reset = tonumber(oldest) + window - now end
+          if oldest then
+            if dayend[i] then reset = dayend[i] - now else reset = tonumber(oldest) + window - now end
+          end
           reply[#reply + 1] = count
           reply[#reply + 1] = reset
           reply[#reply + 1] = retry

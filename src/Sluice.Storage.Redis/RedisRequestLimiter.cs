@@ -44,10 +44,13 @@ public sealed partial class RedisRequestLimiter : IRequestLimiter
         return Parse(reply, checks.Span);
     }
 
-    /// <summary>Gives back a request admitted at <paramref name="timestampMs"/>; returns how many counters held it.</summary>
-    public async Task<int> ReleaseAsync(ReadOnlyMemory<LimitCheck> checks, long timestampMs)
+    public async ValueTask<int> ReleaseAsync(ReadOnlyMemory<LimitCheck> checks, AdmissionResult admitted, CancellationToken cancellationToken)
     {
-        var reply = await EvaluateAsync("r", checks, "", timestampMs.ToString(CultureInfo.InvariantCulture));
+        if (!admitted.Admitted)
+        {
+            return 0;
+        }
+        var reply = await EvaluateAsync("r", checks, "", admitted.TimestampMs.ToString(CultureInfo.InvariantCulture));
         return (int)(long)reply[0];
     }
 
@@ -64,7 +67,7 @@ public sealed partial class RedisRequestLimiter : IRequestLimiter
     private (RedisKey[] Keys, RedisValue[] Values) Arguments(string mode, ReadOnlySpan<LimitCheck> checks, string requestId, string release)
     {
         var keys = new RedisKey[checks.Length + 2];
-        var values = new RedisValue[FixedArguments + (2 * checks.Length)];
+        var values = new RedisValue[FixedArguments + (3 * checks.Length)];
         keys[0] = _clockKey;
         keys[1] = requestId.Length == 0 ? _prefix + "r:-" : _prefix + "r:" + requestId;
         values[0] = mode;
@@ -74,8 +77,10 @@ public sealed partial class RedisRequestLimiter : IRequestLimiter
         for (var i = 0; i < checks.Length; i++)
         {
             keys[i + 2] = KeyOf(checks[i].Counter);
-            values[FixedArguments + (2 * i)] = checks[i].Limit;
-            values[FixedArguments + (2 * i) + 1] = checks[i].WindowMs;
+            var policy = checks[i].Policy;
+            values[FixedArguments + (3 * i)] = policy.Limit;
+            values[FixedArguments + (3 * i) + 1] = policy.WindowMs;
+            values[FixedArguments + (3 * i) + 2] = policy.CalendarZone is null ? "" : policy.OffsetMs((_clock ?? TimeProvider.System).GetUtcNow().ToUnixTimeMilliseconds());
         }
         return (keys, values);
     }

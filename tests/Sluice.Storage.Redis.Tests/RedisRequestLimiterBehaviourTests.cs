@@ -123,7 +123,7 @@ public sealed class RedisRequestLimiterBehaviourTests : IAsyncLifetime
         var admitted = await limiter.TryAdmitAsync(checks, "a", CancellationToken.None);
         Assert.False((await limiter.TryAdmitAsync(checks, "b", CancellationToken.None)).Admitted);
 
-        Assert.Equal(2, await limiter.ReleaseAsync(checks, admitted.TimestampMs));
+        Assert.Equal(2, await limiter.ReleaseAsync(checks, admitted, CancellationToken.None));
 
         Assert.True((await limiter.TryAdmitAsync(checks, "c", CancellationToken.None)).Admitted);
     }

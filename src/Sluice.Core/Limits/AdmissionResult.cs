@@ -15,6 +15,9 @@ public sealed class AdmissionResult
 
     public bool Admitted { get; }
 
+    /// <summary>Which limiter decided, when several stand behind one (e.g. <c>redis</c> or <c>local</c> during an outage).</summary>
+    public string? DecidedBy { get; init; }
+
     /// <summary>Each counter after the decision (used includes this request when admitted).</summary>
     public CounterState[] Counters { get; }
 

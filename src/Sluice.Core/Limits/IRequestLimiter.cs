@@ -14,4 +14,10 @@ public interface IRequestLimiter
 
     /// <summary>Reports the counters without counting anything.</summary>
     ValueTask<AdmissionResult> PeekAsync(ReadOnlyMemory<LimitCheck> checks, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Gives back an admitted request (e.g. one the upstream failed) so that it counts in none of its checks.
+    /// Returns how many counters held it.
+    /// </summary>
+    ValueTask<int> ReleaseAsync(ReadOnlyMemory<LimitCheck> checks, AdmissionResult admitted, CancellationToken cancellationToken);
 }

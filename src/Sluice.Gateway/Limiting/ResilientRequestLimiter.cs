@@ -18,6 +18,9 @@ namespace Sluice.Gateway.Limiting;
 /// </summary>
 internal sealed partial class ResilientRequestLimiter : IRequestLimiter
 {
+    private const string Shared = "redis";
+    private const string Local = "local";
+
     private readonly IRequestLimiter _shared;
     private readonly InMemoryRequestLimiter _local;
     private readonly LimiterOutagePolicy _policy;
@@ -69,8 +72,8 @@ internal sealed partial class ResilientRequestLimiter : IRequestLimiter
                 static (state, token) => new ValueTask<AdmissionResult>(state.Shared.TryAdmitAsync(state.Checks, state.RequestId, token).AsTask().WaitAsync(token)),
                 (Shared: _shared, Checks: checks, RequestId: requestId),
                 cancellationToken);
-            _metrics.Decided("redis", result.Admitted, started);
-            return result;
+            _metrics.Decided(Shared, result.Admitted, started);
+            return new AdmissionResult(result.Admitted, result.Counters, result.TimestampMs) { DecidedBy = Shared };
         }
         catch (Exception exception) when (IsOutage(exception) && !cancellationToken.IsCancellationRequested)
         {
@@ -93,6 +96,30 @@ internal sealed partial class ResilientRequestLimiter : IRequestLimiter
         }
     }
 
+    public async ValueTask<int> ReleaseAsync(ReadOnlyMemory<LimitCheck> checks, AdmissionResult admitted, CancellationToken cancellationToken)
+    {
+        switch (admitted.DecidedBy)
+        {
+            case Local:
+                return _local.Release(checks.Span, admitted.TimestampMs);
+            case Shared:
+                try
+                {
+                    return await _pipeline.ExecuteAsync(
+                        static (state, token) => new ValueTask<int>(state.Shared.ReleaseAsync(state.Checks, state.Admitted, token).AsTask().WaitAsync(token)),
+                        (Shared: _shared, Checks: checks, Admitted: admitted),
+                        cancellationToken);
+                }
+                catch (Exception exception) when (IsOutage(exception) && !cancellationToken.IsCancellationRequested)
+                {
+                    // Redis is down: the request stays counted there, never more than once.
+                    return 0;
+                }
+            default:
+                return 0;
+        }
+    }
+
     private AdmissionResult Fallback(ReadOnlySpan<LimitCheck> checks, long started)
     {
         switch (_policy)
@@ -110,8 +137,8 @@ internal sealed partial class ResilientRequestLimiter : IRequestLimiter
                 throw new LimiterUnavailableException("The shared rate limiter (Redis) is unavailable.") { RetryAfter = _breakDuration };
             default:
                 var result = _local.TryAdmit(checks);
-                _metrics.Decided("local", result.Admitted, started);
-                return result;
+                _metrics.Decided(Local, result.Admitted, started);
+                return new AdmissionResult(result.Admitted, result.Counters, result.TimestampMs) { DecidedBy = Local };
         }
     }
 

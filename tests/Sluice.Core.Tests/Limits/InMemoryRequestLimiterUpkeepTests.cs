@@ -123,21 +123,6 @@ public sealed class InMemoryRequestLimiterUpkeepTests
         Assert.Equal(60_000, refused.RetryAfterMs);
     }
 
-    [Fact]
-    public void Release_GivesBackExactlyTheRequest()
-    {
-        var time = new FakeTimeProvider(Start);
-        var limiter = new InMemoryRequestLimiter(time);
-        var plan = TestPlans.Joint(1, TimeSpan.FromMinutes(1));
-        var checks = plan.ChecksFor("k", TestPlans.Ip(1));
-        var admitted = limiter.TryAdmit(checks);
-        Assert.False(limiter.TryAdmit(checks).Admitted);
-
-        Assert.Equal(2, limiter.Release(checks, admitted.TimestampMs));
-
-        Assert.True(limiter.TryAdmit(checks).Admitted);
-    }
-
     /// <summary>A wall clock that can be set anywhere, backwards included (FakeTimeProvider refuses that).</summary>
     private sealed class SteppingClock : TimeProvider
     {

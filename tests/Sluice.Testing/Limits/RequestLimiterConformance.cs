@@ -140,6 +140,51 @@ public abstract class RequestLimiterConformance
     }
 
     [Fact]
+    public async Task CalendarDay_CountsFromTheZonesMidnight_AndResetsExactlyThere()
+    {
+        // 23:00 in Beijing (UTC+8) is 15:00 UTC; the day ends at 16:00 UTC.
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 15, 0, 0, TimeSpan.Zero));
+        var limiter = CreateLimiter(time);
+        var zone = TimeZoneInfo.FindSystemTimeZoneById("Asia/Shanghai");
+        var cap = new LimitPolicy(TestPlans.Unique(), "gpt-4o", LimitSubject.Key, 2, TimeSpan.FromDays(1), zone, LimitKind.ModelCap);
+        LimitCheck[] checks = [new(cap, cap.CounterFor("k"))];
+        Assert.True((await limiter.TryAdmitAsync(checks, "c1", CancellationToken.None)).Admitted);
+        time.Advance(TimeSpan.FromMinutes(30));
+        Assert.True((await limiter.TryAdmitAsync(checks, "c2", CancellationToken.None)).Admitted);
+
+        var refused = await limiter.TryAdmitAsync(checks, "c3", CancellationToken.None);
+        Assert.False(refused.Admitted);
+        Assert.Equal((long)TimeSpan.FromMinutes(30).TotalMilliseconds, refused.RetryAfterMs);
+
+        time.SetUtcNow(new DateTimeOffset(2026, 11, 29, 15, 59, 59, 999, TimeSpan.Zero));
+        var stillRefused = await limiter.TryAdmitAsync(checks, "c4", CancellationToken.None);
+        Assert.False(stillRefused.Admitted);
+        Assert.Equal(1, stillRefused.RetryAfterMs);
+
+        time.Advance(TimeSpan.FromMilliseconds(1)); // 00:00:00.000 in Beijing
+        var nextDay = await limiter.TryAdmitAsync(checks, "c5", CancellationToken.None);
+        Assert.True(nextDay.Admitted);
+        Assert.Equal(1, nextDay.Counters[0].Used);
+        Assert.Equal(LimitPolicy.DayMs, nextDay.Counters[0].ResetAfterMs);
+    }
+
+    [Fact]
+    public async Task Release_GivesTheRequestBackToEveryCounter()
+    {
+        var time = new FakeTimeProvider(Start);
+        var limiter = CreateLimiter(time);
+        var plan = TestPlans.Joint(1, Day);
+        var checks = plan.ChecksFor("k", TestPlans.Ip(1));
+        var admitted = await limiter.TryAdmitAsync(checks, "r1", CancellationToken.None);
+        Assert.True(admitted.Admitted);
+        Assert.False((await limiter.TryAdmitAsync(checks, "r2", CancellationToken.None)).Admitted);
+
+        Assert.Equal(2, await limiter.ReleaseAsync(checks, admitted, CancellationToken.None));
+
+        Assert.True((await limiter.TryAdmitAsync(checks, "r3", CancellationToken.None)).Admitted);
+    }
+
+    [Fact]
     public async Task Admit_ZeroLimit_RefusesEverything()
     {
         var limiter = CreateLimiter(new FakeTimeProvider(Start));

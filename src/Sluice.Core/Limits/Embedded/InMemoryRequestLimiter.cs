@@ -30,6 +30,9 @@ public sealed partial class InMemoryRequestLimiter : IRequestLimiter
     public ValueTask<AdmissionResult> PeekAsync(ReadOnlyMemory<LimitCheck> checks, CancellationToken cancellationToken) =>
         ValueTask.FromResult(Peek(checks.Span));
 
+    public ValueTask<int> ReleaseAsync(ReadOnlyMemory<LimitCheck> checks, AdmissionResult admitted, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(admitted.Admitted ? Release(checks.Span, admitted.TimestampMs) : 0);
+
     /// <summary>Admits into every counter or none; see <see cref="IRequestLimiter.TryAdmitAsync"/>.</summary>
     public AdmissionResult TryAdmit(ReadOnlySpan<LimitCheck> checks)
     {
@@ -64,20 +67,20 @@ public sealed partial class InMemoryRequestLimiter : IRequestLimiter
                 for (var i = 0; i < checks.Length; i++)
                 {
                     var log = logs[i]!;
-                    log.Trim(now, checks[i].WindowMs);
+                    log.TrimThrough(checks[i].Policy.CutoffMs(now));
                     log.WindowMs = Math.Max(log.WindowMs, checks[i].WindowMs);
                     admitted &= log.Count < checks[i].Limit;
                 }
                 for (var i = 0; i < checks.Length; i++)
                 {
                     var log = logs[i]!;
-                    var window = checks[i].WindowMs;
-                    var retry = admitted ? 0 : log.RetryAfter(now, checks[i].Limit, window);
+                    var policy = checks[i].Policy;
+                    var retry = admitted ? 0 : log.RetryAfter(now, policy);
                     if (admitted)
                     {
                         log.Append(now, checks[i].Limit);
                     }
-                    states[i] = new CounterState(checks[i].Policy, log.Count, log.ResetAfter(now, window), retry);
+                    states[i] = new CounterState(policy, log.Count, log.ResetAfter(now, policy), retry);
                 }
                 return new AdmissionResult(admitted, states, now);
             }
@@ -102,16 +105,16 @@ public sealed partial class InMemoryRequestLimiter : IRequestLimiter
             var check = checks[i];
             if (!_logs.TryGetValue(check.Counter, out var log))
             {
-                states[i] = new CounterState(check.Policy, 0, 0, check.Limit == 0 ? check.WindowMs : 0);
+                states[i] = new CounterState(check.Policy, 0, 0, check.Limit == 0 ? Math.Max(1, check.Policy.ExpiryMs(now, now) - now) : 0);
                 fits &= check.Limit > 0;
                 continue;
             }
             lock (log)
             {
-                log.Trim(now, check.WindowMs);
-                var retry = log.RetryAfter(now, check.Limit, check.WindowMs);
+                log.TrimThrough(check.Policy.CutoffMs(now));
+                var retry = log.RetryAfter(now, check.Policy);
                 fits &= retry == 0;
-                states[i] = new CounterState(check.Policy, log.Count, log.ResetAfter(now, check.WindowMs), retry);
+                states[i] = new CounterState(check.Policy, log.Count, log.ResetAfter(now, check.Policy), retry);
             }
         }
         return new AdmissionResult(fits, states, now);

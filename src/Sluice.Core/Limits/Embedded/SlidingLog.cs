@@ -38,9 +38,12 @@ internal sealed class SlidingLog
     public long At(int index) => _base + _ring[(_head + index) % _ring.Length];
 
     /// <summary>Forgets every time that has left the window: a time t counts while now &lt; t + window.</summary>
-    public void Trim(long now, long windowMs)
+    public void Trim(long now, long windowMs) => TrimThrough(now - windowMs);
+
+    /// <summary>Forgets every time at or before <paramref name="cutoffMs"/>.</summary>
+    public void TrimThrough(long cutoffMs)
     {
-        var cutoff = now - windowMs - _base;
+        var cutoff = cutoffMs - _base;
         while (_count > 0 && _ring[_head] <= cutoff)
         {
             _head = _head + 1 == _ring.Length ? 0 : _head + 1;
@@ -52,21 +55,22 @@ internal sealed class SlidingLog
         }
     }
 
-    /// <summary>Milliseconds until the oldest time leaves the window (0 when empty).</summary>
-    public long ResetAfter(long now, long windowMs) => _count == 0 ? 0 : Math.Max(0, At(0) + windowMs - now);
+    /// <summary>Milliseconds until the oldest time stops counting under <paramref name="policy"/> (0 when empty).</summary>
+    public long ResetAfter(long now, LimitPolicy policy) => _count == 0 ? 0 : Math.Max(0, policy.ExpiryMs(At(0), now) - now);
 
-    /// <summary>Milliseconds until one more request fits under <paramref name="limit"/> (0 when it fits now).</summary>
-    public long RetryAfter(long now, int limit, long windowMs)
+    /// <summary>Milliseconds until one more request fits under the policy's limit (0 when it fits now).</summary>
+    public long RetryAfter(long now, LimitPolicy policy)
     {
+        var limit = policy.Limit;
         if (_count < limit)
         {
             return 0;
         }
         if (limit == 0)
         {
-            return windowMs;
+            return Math.Max(1, policy.ExpiryMs(now, now) - now);
         }
-        return Math.Max(1, At(_count - limit) + windowMs - now);
+        return Math.Max(1, policy.ExpiryMs(At(_count - limit), now) - now);
     }
 
     /// <summary>Records an admission at <paramref name="now"/>, which is never earlier than the newest time.</summary>
