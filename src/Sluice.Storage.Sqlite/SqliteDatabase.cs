@@ -5,7 +5,7 @@ namespace Sluice.Storage.Sqlite;
 /// <summary>The embedded database file: opens connections and applies the schema once.</summary>
 public sealed class SqliteDatabase
 {
-    private const int SchemaVersion = 1;
+    private const int SchemaVersion = 2;
 
     private readonly string _connectionString;
 
@@ -60,6 +60,11 @@ public sealed class SqliteDatabase
                 );
                 CREATE INDEX IF NOT EXISTS api_keys_version ON api_keys (version);
                 """;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        if (version < 2)
+        {
+            command.CommandText = SqliteUsageStore.Schema;
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
         if (version < SchemaVersion)

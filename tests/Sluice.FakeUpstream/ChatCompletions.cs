@@ -27,7 +27,7 @@ internal static class ChatCompletions
                 return OpenAiErrors.ModelNotFoundAsync(exchange, model);
             }
             var completion = Completion.Create("chatcmpl-", model, Tokens.ChatPrompt(messages), exchange.Options.ReplyWords, maxTokens, maxCompletionTokens);
-            return stream ? StreamAsync(exchange, completion, includeUsage) : SendAsync(exchange, completion);
+            return stream ? StreamAsync(exchange, completion, includeUsage && !exchange.OmitUsage) : SendAsync(exchange, completion);
         }
     }
 
@@ -86,7 +86,10 @@ internal static class ChatCompletions
         writer.WriteString("finish_reason"u8, completion.FinishReason);
         writer.WriteEndObject();
         writer.WriteEndArray();
-        completion.WriteUsage(writer, details: true);
+        if (!exchange.OmitUsage)
+        {
+            completion.WriteUsage(writer, details: true);
+        }
         writer.WriteString("service_tier"u8, "default"u8);
         writer.WriteString("system_fingerprint"u8, "fp_fake"u8);
         writer.WriteEndObject();

@@ -11,6 +11,12 @@ internal sealed class Exchange(FakeUpstreamServer server, HttpContext context, i
 {
     public FakeUpstreamServer Server => server;
 
+    /// <summary>The request header that makes the fake answer without any <c>usage</c>, like a provider that never reports it.</summary>
+    public const string UsageHeaderName = "x-fake-usage";
+
+    /// <summary>True when the client sent <c>x-fake-usage: none</c>: no usage in the answer, streamed or not.</summary>
+    public bool OmitUsage => context.Request.Headers[UsageHeaderName] == "none";
+
     public HttpContext Context => context;
 
     public FakeUpstreamOptions Options => server.Options;

@@ -1,36 +1,100 @@
+using System.Collections.Concurrent;
+using Sluice.Core.Billing;
 using Sluice.Core.Limits;
+using Sluice.Core.Models;
 
 namespace Sluice.Core.Plans;
 
-/// <summary>A plan compiled from its settings: its limit policies, ready to be applied to a request.</summary>
-public sealed class Plan
+/// <summary>
+/// A plan compiled from its settings: request limits, allowed models, per-model daily caps, the prompt cap,
+/// billing mode and prices, ready to be applied to a request.
+/// </summary>
+public sealed partial class Plan
 {
-    public Plan(string name, IReadOnlyList<LimitPolicy> policies)
+    private const int MaxRememberedModels = 4_096;
+
+    private readonly ModelCap[] _caps;
+    private readonly ModelPattern[] _allowed;
+    private readonly ConcurrentDictionary<(string, ModelFamily), ModelRules> _rules = new();
+
+    private Plan(string name, LimitPolicy[] policies, ModelCap[] caps, ModelPattern[] allowed, int? maxPromptTokens,
+        BillingMode billing, bool giveBack, PriceTable prices, TimeZoneInfo? dayZone)
     {
         Name = name;
-        Policies = [.. policies];
+        Policies = policies;
+        _caps = caps;
+        _allowed = allowed;
+        MaxPromptTokens = maxPromptTokens;
+        Billing = billing;
+        GiveBackFailedCalls = giveBack;
+        Prices = prices;
+        DayZone = dayZone;
     }
 
     public string Name { get; }
 
+    /// <summary>The request limits (key, IP, …), checked on every counted call.</summary>
     public LimitPolicy[] Policies { get; }
 
-    /// <summary>The counters a request from <paramref name="keyId"/> at <paramref name="addressGroup"/> must fit into.</summary>
-    public LimitCheck[] ChecksFor(string keyId, UInt128 addressGroup)
+    /// <summary>Every model cap, in the order they are matched.</summary>
+    public IEnumerable<LimitPolicy> Caps => _caps.Select(c => c.Policy);
+
+    public int? MaxPromptTokens { get; }
+
+    public BillingMode Billing { get; }
+
+    public bool GiveBackFailedCalls { get; }
+
+    public PriceTable Prices { get; }
+
+    /// <summary>The zone of a calendar day, or null when a day is any 24 hours.</summary>
+    public TimeZoneInfo? DayZone { get; }
+
+    /// <summary>Whether any model is restricted (then calls without a model pass, calls with one are checked).</summary>
+    public bool RestrictsModels => _allowed.Length > 0;
+
+    /// <summary>The allowed model patterns, for messages.</summary>
+    public IEnumerable<string> AllowedModels => _allowed.Select(p => p.Text);
+
+    /// <summary>What this plan says about <paramref name="model"/> in <paramref name="family"/> (remembered per model).</summary>
+    public ModelRules RulesFor(string? model, ModelFamily family)
     {
-        var checks = new LimitCheck[Policies.Length];
+        if (model is null)
+        {
+            return ModelRules.Unrestricted;
+        }
+        if (_rules.TryGetValue((model, family), out var rules))
+        {
+            return rules;
+        }
+        rules = Compute(model, family);
+        if (_rules.Count < MaxRememberedModels)
+        {
+            _rules.TryAdd((model, family), rules);
+        }
+        return rules;
+    }
+
+    /// <summary>The counters a call from <paramref name="keyId"/> at <paramref name="addressGroup"/> must fit into.</summary>
+    public LimitCheck[] ChecksFor(string keyId, UInt128 addressGroup, LimitPolicy? cap = null)
+    {
+        var checks = new LimitCheck[Policies.Length + (cap is null ? 0 : 1)];
         for (var i = 0; i < Policies.Length; i++)
         {
             var policy = Policies[i];
             checks[i] = new LimitCheck(policy, policy.Subject == LimitSubject.Key ? policy.CounterFor(keyId) : policy.CounterFor(addressGroup));
         }
+        if (cap is not null)
+        {
+            checks[^1] = new LimitCheck(cap, cap.CounterFor(keyId));
+        }
         return checks;
     }
 
-    /// <summary>The per-key counters only (for reporting a key's usage without an address).</summary>
-    public LimitCheck[] KeyChecksFor(string keyId)
+    /// <summary>The per-key counters only: request limits by key, and every model cap.</summary>
+    public LimitCheck[] KeyChecksFor(string keyId, bool includeCaps = false)
     {
-        var checks = new List<LimitCheck>(Policies.Length);
+        var checks = new List<LimitCheck>(Policies.Length + _caps.Length);
         foreach (var policy in Policies)
         {
             if (policy.Subject == LimitSubject.Key)
@@ -38,61 +102,65 @@ public sealed class Plan
                 checks.Add(new LimitCheck(policy, policy.CounterFor(keyId)));
             }
         }
+        if (includeCaps)
+        {
+            foreach (var cap in _caps)
+            {
+                checks.Add(new LimitCheck(cap.Policy, cap.Policy.CounterFor(keyId)));
+            }
+        }
         return [.. checks];
     }
 
-    /// <summary>Compiles settings into a plan, adding every problem found to <paramref name="errors"/>.</summary>
-    public static Plan? Compile(string name, PlanSettings settings, ICollection<string> errors)
+    /// <summary>The per-address counters only.</summary>
+    public LimitCheck[] IpChecksFor(UInt128 addressGroup)
     {
-        var policies = new List<LimitPolicy>();
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        var before = errors.Count;
-        if (string.IsNullOrWhiteSpace(name) || name.Contains(':', StringComparison.Ordinal) || name.Contains('|', StringComparison.Ordinal))
+        var checks = new List<LimitCheck>(Policies.Length);
+        foreach (var policy in Policies)
         {
-            errors.Add($"Sluice:Plans:{name}: a plan name must be non-empty and must not contain ':' or '|'.");
-        }
-        for (var i = 0; i < settings.Limits.Count; i++)
-        {
-            var limit = settings.Limits[i];
-            var path = $"Sluice:Plans:{name}:Limits:{i}";
-            if (limit.Requests < 0)
+            if (policy.Subject == LimitSubject.Ip)
             {
-                errors.Add($"{path}:Requests must be 0 or more (was {limit.Requests}).");
-            }
-            if (limit.Window < TimeSpan.FromSeconds(1) || limit.Window > LimitPolicy.MaxWindow)
-            {
-                errors.Add($"{path}:Window must be between 00:00:01 and {LimitPolicy.MaxWindow:d\\.hh\\:mm\\:ss} (was {limit.Window}); write 24 hours as 1.00:00:00.");
-            }
-            foreach (var (policyName, subject) in Expand(limit))
-            {
-                if (!names.Add(policyName))
-                {
-                    errors.Add($"{path}: the limit name '{policyName}' is used twice in plan '{name}'; give one a Name.");
-                }
-                if (errors.Count == before)
-                {
-                    policies.Add(new LimitPolicy(name, policyName, subject, limit.Requests, limit.Window));
-                }
+                checks.Add(new LimitCheck(policy, policy.CounterFor(addressGroup)));
             }
         }
-        return errors.Count == before ? new Plan(name, policies) : null;
+        return [.. checks];
     }
 
-    private static IEnumerable<(string Name, LimitSubject Subject)> Expand(RequestLimitSettings limit)
+    private ModelRules Compute(string model, ModelFamily family)
     {
-        var prefix = string.IsNullOrWhiteSpace(limit.Name) ? null : limit.Name.Trim();
-        switch (limit.Scope)
+        var allowed = _allowed.Length == 0;
+        foreach (var pattern in _allowed)
         {
-            case LimitScope.Key:
-                yield return (prefix ?? "key", LimitSubject.Key);
+            if (pattern.Matches(model))
+            {
+                allowed = true;
                 break;
-            case LimitScope.Ip:
-                yield return (prefix ?? "ip", LimitSubject.Ip);
+            }
+        }
+        LimitPolicy? cap = null;
+        foreach (var candidate in _caps)
+        {
+            if (candidate.Family == family && candidate.Matches(model))
+            {
+                cap = candidate.Policy;
                 break;
-            default:
-                yield return (prefix is null ? "key" : prefix + "-key", LimitSubject.Key);
-                yield return (prefix is null ? "ip" : prefix + "-ip", LimitSubject.Ip);
-                break;
+            }
+        }
+        return new ModelRules(allowed, cap, Prices.For(model));
+    }
+
+    private sealed record ModelCap(LimitPolicy Policy, ModelPattern[] Patterns, ModelFamily Family)
+    {
+        public bool Matches(string model)
+        {
+            foreach (var pattern in Patterns)
+            {
+                if (pattern.Matches(model))
+                {
+                    return true;
+                }
+            }
+            return false;
         }
     }
 }

@@ -14,4 +14,7 @@ public sealed class RequestLimitSettings
 
     /// <summary>The rolling window; 24 hours when not set.</summary>
     public TimeSpan Window { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>Count per calendar day of the plan's <see cref="PlanSettings.Day"/> zone instead of a rolling window.</summary>
+    public bool CalendarDay { get; set; }
 }

@@ -3,9 +3,11 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Sluice.Core.Billing;
 using Sluice.Core.Keys;
 using Sluice.Core.Limits;
 using Sluice.Core.Plans;
+using Sluice.Core.Usage;
 using Sluice.Gateway.Admission;
 using Sluice.Gateway.Errors;
 
@@ -21,6 +23,9 @@ public static class AdminEndpoints
         group.MapGet("/keys", ListKeysAsync);
         group.MapGet("/keys/{id}", GetKeyAsync);
         group.MapDelete("/keys/{id}", RevokeKeyAsync);
+        group.MapPost("/keys/{id}/credit", CreditAsync);
+        group.MapGet("/keys/{id}/balance", BalanceAsync);
+        group.MapGet("/usage", UsageAsync);
         return group;
     }
 
@@ -90,5 +95,64 @@ public static class AdminEndpoints
         }
         directory.Apply([revoked]);
         return TypedResults.Ok(KeyView.From(revoked));
+    }
+
+    internal static async Task<Results<Ok<BalanceView>, OpenAIErrorResult>> CreditAsync(
+        string id, HttpContext context, IKeyStore store, IBalanceStore balances, TimeProvider time)
+    {
+        CreditRequest? request;
+        try
+        {
+            request = await JsonSerializer.DeserializeAsync(context.Request.Body, AdminJsonContext.Default.CreditRequest, context.RequestAborted);
+        }
+        catch (JsonException)
+        {
+            return OpenAIErrorResult.BadRequest("The body must be JSON like {\"amount_usd\": 5.00, \"note\": \"top-up\"}.", null);
+        }
+        if (request?.AmountUsd is not { } amount || amount <= 0 || amount > 1_000_000)
+        {
+            return OpenAIErrorResult.BadRequest("'amount_usd' is required: a positive amount in US dollars (at most 1,000,000).", "amount_usd");
+        }
+        if (await store.FindAsync(id, context.RequestAborted) is null)
+        {
+            return OpenAIErrorResult.NotFound($"No API key with id '{id}'.");
+        }
+        await balances.CreditAsync(id, Money.FromUsd(amount), request.Note, time.GetUtcNow(), context.RequestAborted);
+        return TypedResults.Ok(await BalanceOfAsync(id, balances, context.RequestAborted));
+    }
+
+    internal static async Task<Results<Ok<BalanceView>, OpenAIErrorResult>> BalanceAsync(string id, IKeyStore store, IBalanceStore balances, CancellationToken cancellationToken)
+    {
+        if (await store.FindAsync(id, cancellationToken) is null)
+        {
+            return OpenAIErrorResult.NotFound($"No API key with id '{id}'.");
+        }
+        return TypedResults.Ok(await BalanceOfAsync(id, balances, cancellationToken));
+    }
+
+    internal static async Task<Results<Ok<UsageReport>, OpenAIErrorResult>> UsageAsync(
+        string? key, int? days, IUsageLedger ledger, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var span = days ?? 7;
+        if (span is < 1 or > 366)
+        {
+            return OpenAIErrorResult.BadRequest("'days' must be between 1 and 366.", "days");
+        }
+        var until = time.GetUtcNow();
+        var since = new DateTimeOffset(until.UtcDateTime.Date, TimeSpan.Zero).AddDays(1 - span);
+        var rows = await ledger.SummarizeAsync(string.IsNullOrWhiteSpace(key) ? null : key, since, until.AddSeconds(1), cancellationToken);
+        var data = rows.Select(r => new UsageRow(r.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), r.KeyId, r.Model,
+            r.Requests, r.PromptTokens, r.CachedTokens, r.CompletionTokens, r.Cost.Usd)).ToList();
+        var totals = new UsageTotals(rows.Sum(r => r.Requests), rows.Sum(r => r.PromptTokens), rows.Sum(r => r.CachedTokens), rows.Sum(r => r.CompletionTokens),
+            rows.Aggregate(Money.Zero, (sum, r) => sum + r.Cost).Usd);
+        return TypedResults.Ok(new UsageReport(since, until, data, totals));
+    }
+
+    private static async Task<BalanceView> BalanceOfAsync(string id, IBalanceStore balances, CancellationToken cancellationToken)
+    {
+        var state = await balances.GetAsync(id, cancellationToken);
+        var history = await balances.HistoryAsync(id, 50, cancellationToken);
+        return new BalanceView(id, state.Balance.Usd, state.Held.Usd, state.Available.Usd,
+            [.. history.Select(h => new BalanceChangeView(h.Id, h.Time, h.Kind.ToString().ToLowerInvariant(), h.Amount.Usd, h.BalanceAfter.Usd, h.RequestId, h.Note))]);
     }
 }

@@ -45,10 +45,32 @@ public sealed record LimitUsage(string Name, string Scope, int Used, int Limit, 
             state.Policy.WindowMs / 1000, (waitMs + 999) / 1000, waitMs > 0 ? now.AddMilliseconds(waitMs) : null);
 }
 
+/// <summary>The body of <c>POST /admin/keys/{id}/credit</c>.</summary>
+public sealed record CreditRequest(decimal? AmountUsd, string? Note);
+
+/// <summary>A key's balance with its newest changes.</summary>
+public sealed record BalanceView(string KeyId, decimal BalanceUsd, decimal HeldUsd, decimal AvailableUsd, IReadOnlyList<BalanceChangeView> History);
+
+public sealed record BalanceChangeView(long Id, DateTimeOffset Time, string Kind, decimal AmountUsd, decimal BalanceAfterUsd, string? RequestId, string? Note);
+
+/// <summary>Usage rows grouped by UTC day, key and model, with totals.</summary>
+public sealed record UsageReport(DateTimeOffset Since, DateTimeOffset Until, IReadOnlyList<UsageRow> Data, UsageTotals Totals)
+{
+    [JsonPropertyName("object")]
+    public string ObjectType { get; init; } = "list";
+}
+
+public sealed record UsageRow(string Day, string KeyId, string Model, long Requests, long PromptTokens, long CachedTokens, long CompletionTokens, decimal CostUsd);
+
+public sealed record UsageTotals(long Requests, long PromptTokens, long CachedTokens, long CompletionTokens, decimal CostUsd);
+
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(CreateKeyRequest))]
 [JsonSerializable(typeof(CreatedKey))]
 [JsonSerializable(typeof(KeyView))]
 [JsonSerializable(typeof(KeyList))]
 [JsonSerializable(typeof(KeyDetails))]
+[JsonSerializable(typeof(CreditRequest))]
+[JsonSerializable(typeof(BalanceView))]
+[JsonSerializable(typeof(UsageReport))]
 public sealed partial class AdminJsonContext : JsonSerializerContext;

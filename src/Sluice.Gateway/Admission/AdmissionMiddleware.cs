@@ -13,6 +13,9 @@ namespace Sluice.Gateway.Admission;
 /// </summary>
 internal sealed class AdmissionMiddleware
 {
+    /// <summary>The id of an admitted call in Sluice's ledger, on every answer, for users to quote and operators to find.</summary>
+    public const string RequestIdHeader = "x-sluice-request-id";
+
     private readonly RequestDelegate _next;
     private readonly IRequestLimiter _limiter;
     private readonly TimeProvider _time;
@@ -34,11 +37,11 @@ internal sealed class AdmissionMiddleware
             return;
         }
         var feature = context.Features.GetRequiredFeature<SluiceRequestFeature>();
-        var checks = feature.Plan!.ChecksFor(feature.Key!.Id, feature.Client.Group);
+        var checks = feature.Plan!.ChecksFor(feature.Key!.Id, feature.Client.Group, feature.Rules?.Cap);
         AdmissionResult result;
         try
         {
-            result = await _limiter.TryAdmitAsync(checks, context.TraceIdentifier, context.RequestAborted);
+            result = await _limiter.TryAdmitAsync(checks, feature.RequestId, context.RequestAborted);
         }
         catch (LimiterUnavailableException unavailable)
         {
@@ -60,10 +63,12 @@ internal sealed class AdmissionMiddleware
         }
         _metrics.Admitted();
         RateLimitHeaders.Apply(context.Response.Headers, result);
+        context.Response.Headers[RequestIdHeader] = feature.RequestId;
         await _next(context);
     }
 
     /// <summary><c>/v1/models</c> (and one model) is read by clients at start-up and costs nothing upstream.</summary>
     internal static bool IsUncounted(HttpRequest request) =>
         HttpMethods.IsGet(request.Method) && request.Path.StartsWithSegments("/v1/models", StringComparison.Ordinal);
+
 }

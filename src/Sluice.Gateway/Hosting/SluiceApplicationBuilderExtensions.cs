@@ -7,14 +7,19 @@ using Sluice.Gateway.ClientIp;
 using Sluice.Gateway.Forwarding;
 using Sluice.Gateway.Inspection;
 using Sluice.Gateway.Logging;
+using Sluice.Gateway.Metering;
+using Sluice.Gateway.Plans;
+using Sluice.Gateway.SelfService;
+using Sluice.Gateway.Billing;
 
 namespace Sluice.Gateway.Hosting;
 
 public static class SluiceApplicationBuilderExtensions
 {
     /// <summary>
-    /// The request flow: log → errors → client IP → CORS → (for <c>/v1/…</c>) key → models cache → body → admission →
-    /// forward; other paths go to the endpoints (health, admin).
+    /// The request flow: log → errors → client IP → CORS → (for <c>/v1/…</c>) key → models cache → body → plan rules
+    /// (allowed model, prompt size) → admission (limits and caps) → prepaid hold → metering → forward; other paths
+    /// go to the endpoints (health, metrics, admin).
     /// </summary>
     public static WebApplication UseSluiceGateway(this WebApplication app)
     {
@@ -25,9 +30,13 @@ public static class SluiceApplicationBuilderExtensions
 
         app.MapWhen(IsRelayPath, relay => relay
             .UseMiddleware<ApiKeyAuthenticationMiddleware>()
+            .UseMiddleware<SelfServiceMiddleware>()
             .UseMiddleware<ModelsMiddleware>()
             .UseMiddleware<RequestBodyMiddleware>()
+            .UseMiddleware<ModelRulesMiddleware>()
             .UseMiddleware<AdmissionMiddleware>()
+            .UseMiddleware<PrepaidHoldMiddleware>()
+            .UseMiddleware<MeteringMiddleware>()
             .UseMiddleware<RelayForwarder>());
 
         app.UseRouting();
@@ -37,5 +46,6 @@ public static class SluiceApplicationBuilderExtensions
         return app;
     }
 
-    private static bool IsRelayPath(HttpContext context) => context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal);
+    private static bool IsRelayPath(HttpContext context) =>
+        context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal) || SelfServiceMiddleware.IsSelfServicePath(context.Request.Path);
 }

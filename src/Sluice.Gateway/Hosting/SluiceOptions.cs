@@ -1,3 +1,4 @@
+using Sluice.Core.Billing;
 using Sluice.Core.Plans;
 
 namespace Sluice.Gateway.Hosting;
@@ -13,4 +14,8 @@ public sealed class SluiceOptions
 
     /// <summary>Plans by name; when none is configured, the <c>free</c> plan of the public service.</summary>
     public Dictionary<string, PlanSettings> Plans { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Prices by model name or glob, USD per million tokens; when none is configured, current list prices
+    /// of common models. A plan's own <c>Prices</c> override these.</summary>
+    public Dictionary<string, PriceSettings> Prices { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 }

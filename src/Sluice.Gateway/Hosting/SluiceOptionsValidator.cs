@@ -13,7 +13,7 @@ internal sealed class SluiceOptionsValidator : IValidateOptions<SluiceOptions>
         {
             errors.Add("Sluice:DataDir must name a directory (--data-dir).");
         }
-        PlanCatalog.Compile(options.Plans, errors);
+        PlanCatalog.Compile(options.Plans, errors, options.Prices);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

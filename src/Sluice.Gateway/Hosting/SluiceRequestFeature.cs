@@ -1,6 +1,8 @@
+using Sluice.Core.Billing;
 using Sluice.Core.Clients;
 using Sluice.Core.Keys;
 using Sluice.Core.Limits;
+using Sluice.Core.Models;
 using Sluice.Core.Plans;
 
 namespace Sluice.Gateway.Hosting;
@@ -8,6 +10,11 @@ namespace Sluice.Gateway.Hosting;
 /// <summary>What Sluice learns about one request as it passes each step; read by later steps and the log.</summary>
 public sealed class SluiceRequestFeature
 {
+    private string? _requestId;
+
+    /// <summary>This call's id in the limiter (idempotency), the balance holds and the ledger: unique across instances.</summary>
+    public string RequestId => _requestId ??= Sluice.Core.Keys.ApiKeySecret.NewId("req_");
+
     public ClientAddress Client { get; set; }
 
     public ApiKey? Key { get; set; }
@@ -20,9 +27,33 @@ public sealed class SluiceRequestFeature
     /// <summary>The <c>stream</c> flag of a JSON body.</summary>
     public bool Stream { get; set; }
 
+    /// <summary>Whether the client itself asked for <c>stream_options.include_usage</c>.</summary>
+    public bool ClientAskedForUsage { get; set; }
+
+    /// <summary>Whether the body has a <c>stream_options</c> member at all (an object, or null).</summary>
+    public bool HasStreamOptions { get; set; }
+
+    /// <summary><c>max_completion_tokens</c> or <c>max_tokens</c> of the body.</summary>
+    public int? MaxTokens { get; set; }
+
+    /// <summary>The JSON body as read (and forwarded), or empty.</summary>
+    public ReadOnlyMemory<byte> Body { get; set; }
+
+    /// <summary>Which kind of call this is, from its path (chat, embeddings, …).</summary>
+    public ModelFamily Family { get; set; } = ModelFamily.Other;
+
+    /// <summary>What the plan says about the model: allowed, its cap, its price.</summary>
+    public ModelRules? Rules { get; set; }
+
+    /// <summary>The prompt's tokens, once counted (the prompt cap and prepaid holds count them).</summary>
+    public long? PromptTokens { get; set; }
+
     public LimitCheck[]? Checks { get; set; }
 
     public AdmissionResult? Admission { get; set; }
+
+    /// <summary>The amount held on a prepaid balance for this call.</summary>
+    public Money? Held { get; set; }
 
     /// <summary>The upstream failed (unreachable, timed out, or broke off a started answer).</summary>
     public bool UpstreamFailed { get; set; }

@@ -11,6 +11,7 @@ using Sluice.Gateway.ClientIp;
 using Sluice.Gateway.Forwarding;
 using Sluice.Gateway.Inspection;
 using Sluice.Gateway.Limiting;
+using Sluice.Gateway.Metering;
 using Sluice.Gateway.Storage;
 using OpenTelemetry.Metrics;
 
@@ -30,6 +31,10 @@ public static class SluiceServiceCollectionExtensions
                 {
                     options.Plans = PlanCatalog.Defaults();
                 }
+                if (options.Prices.Count == 0)
+                {
+                    options.Prices = Core.Billing.PriceTable.Defaults();
+                }
             })
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<SluiceOptions>, SluiceOptionsValidator>();
@@ -46,7 +51,8 @@ public static class SluiceServiceCollectionExtensions
         services.AddSingleton(provider =>
         {
             var errors = new List<string>();
-            return PlanCatalog.Compile(provider.GetRequiredService<IOptions<SluiceOptions>>().Value.Plans, errors)
+            var options = provider.GetRequiredService<IOptions<SluiceOptions>>().Value;
+            return PlanCatalog.Compile(options.Plans, errors, options.Prices)
                 ?? throw new OptionsValidationException(SluiceOptions.Section, typeof(SluiceOptions), errors);
         });
 
@@ -56,6 +62,9 @@ public static class SluiceServiceCollectionExtensions
 
         // The limiter: embedded, or Redis behind the outage policy.
         services.AddSluiceLimiter();
+
+        // Metering, the ledger and balances.
+        services.AddSluiceMetering();
 
         // Forwarding.
         services.AddHttpForwarder();
@@ -75,7 +84,8 @@ public static class SluiceServiceCollectionExtensions
             .SetPreflightMaxAge(TimeSpan.FromDays(1))
             .WithExposedHeaders(
                 RateLimitHeaders.LimitRequests, RateLimitHeaders.RemainingRequests, RateLimitHeaders.ResetRequests,
-                RateLimitHeaders.RateLimitPolicy, RateLimitHeaders.RateLimit, "Retry-After", "x-request-id", "openai-processing-ms")));
+                RateLimitHeaders.RateLimitPolicy, RateLimitHeaders.RateLimit, "Retry-After", "x-request-id", "openai-processing-ms",
+                AdmissionMiddleware.RequestIdHeader)));
         services.AddHealthChecks();
         services.AddSingleton<AdmissionMetrics>();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(LimiterMetrics.MeterName).AddPrometheusExporter());

@@ -62,6 +62,10 @@ internal sealed class RequestBodyMiddleware
             var feature = context.Features.GetRequiredFeature<SluiceRequestFeature>();
             feature.Model = summary.Model;
             feature.Stream = summary.Stream;
+            feature.HasStreamOptions = summary.HasStreamOptions;
+            feature.ClientAskedForUsage = summary.IncludeUsage;
+            feature.MaxTokens = summary.MaxTokens;
+            feature.Body = body.Array.AsMemory(0, body.Length);
         }
         request.Body = new MemoryStream(body.Array, 0, body.Length, writable: false);
         await _next(context);

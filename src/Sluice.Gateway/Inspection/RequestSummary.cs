@@ -3,11 +3,11 @@ using System.Text.Json;
 namespace Sluice.Gateway.Inspection;
 
 /// <summary>The top-level fields of an OpenAI request body that Sluice acts on.</summary>
-internal readonly record struct RequestSummary(string? Model, bool Stream)
+internal readonly record struct RequestSummary(string? Model, bool Stream, bool HasStreamOptions, bool IncludeUsage, int? MaxTokens)
 {
     /// <summary>
     /// Reads the whole document (so that malformed JSON is caught here, before anything is counted) but
-    /// keeps only the top-level <c>model</c> and <c>stream</c>.
+    /// keeps only the top-level <c>model</c>, <c>stream</c>, <c>stream_options.include_usage</c> and the token cap.
     /// </summary>
     /// <exception cref="JsonException">The body is not a JSON object.</exception>
     public static RequestSummary Parse(ReadOnlySpan<byte> json)
@@ -19,6 +19,10 @@ internal readonly record struct RequestSummary(string? Model, bool Stream)
         }
         string? model = null;
         var stream = false;
+        var hasStreamOptions = false;
+        var includeUsage = false;
+        int? maxTokens = null;
+        int? maxCompletionTokens = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("model"u8))
@@ -33,6 +37,31 @@ internal readonly record struct RequestSummary(string? Model, bool Stream)
                 stream = reader.TokenType == JsonTokenType.True;
                 reader.Skip();
             }
+            else if (reader.ValueTextEquals("max_tokens"u8))
+            {
+                reader.Read();
+                maxTokens = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var value) ? value : null;
+                reader.Skip();
+            }
+            else if (reader.ValueTextEquals("max_completion_tokens"u8) || reader.ValueTextEquals("max_output_tokens"u8))
+            {
+                reader.Read();
+                maxCompletionTokens = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var value) ? value : null;
+                reader.Skip();
+            }
+            else if (reader.ValueTextEquals("stream_options"u8))
+            {
+                reader.Read();
+                hasStreamOptions = true;
+                if (reader.TokenType == JsonTokenType.StartObject)
+                {
+                    includeUsage = ReadIncludeUsage(ref reader);
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
             else
             {
                 reader.Read();
@@ -43,6 +72,22 @@ internal readonly record struct RequestSummary(string? Model, bool Stream)
         {
             throw new JsonException("The request body has content after its JSON object.");
         }
-        return new RequestSummary(model, stream);
+        return new RequestSummary(model, stream, hasStreamOptions, includeUsage, maxCompletionTokens ?? maxTokens);
+    }
+
+    private static bool ReadIncludeUsage(ref Utf8JsonReader reader)
+    {
+        var includeUsage = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isIncludeUsage = reader.ValueTextEquals("include_usage"u8);
+            reader.Read();
+            if (isIncludeUsage)
+            {
+                includeUsage = reader.TokenType == JsonTokenType.True;
+            }
+            reader.Skip();
+        }
+        return includeUsage;
     }
 }

@@ -1,27 +1,94 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Sluice.Storage.Sqlite;
-
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Sluice.Core.Storage;
 using Sluice.Gateway.Hosting;
+using Sluice.Storage.Postgres;
+using Sluice.Storage.Sqlite;
 
 namespace Sluice.Gateway.Storage;
 
-/// <summary>Creates the data directory and brings the database schema up to date before anything else starts.</summary>
-internal sealed class StorageStartup : IHostedService
+/// <summary>
+/// Creates the data directory (the admin token and the limiter snapshot live there with either database) and brings
+/// the database schema up to date before anything else starts. PostgreSQL may still be starting itself: start-up
+/// waits for it up to <see cref="PostgresOptions.StartTimeout"/>, then gives up with the reason.
+/// </summary>
+internal sealed partial class StorageStartup : IHostedService
 {
-    private readonly DataDirectory _dataDirectory;
-    private readonly SqliteDatabase _database;
+    private static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(1);
 
-    public StorageStartup(DataDirectory dataDirectory, SqliteDatabase database)
+    private readonly DataDirectory _dataDirectory;
+    private readonly PostgresOptions _postgres;
+    private readonly IServiceProvider _services;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+
+    public StorageStartup(DataDirectory dataDirectory, IOptions<PostgresOptions> postgres, IServiceProvider services, TimeProvider time, ILogger<StorageStartup> logger)
     {
         _dataDirectory = dataDirectory;
-        _database = database;
+        _postgres = postgres.Value;
+        _services = services;
+        _time = time;
+        _logger = logger;
     }
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _dataDirectory.EnsureExists();
-        await _database.MigrateAsync(cancellationToken);
+        if (!_postgres.Enabled)
+        {
+            await _services.GetRequiredService<SqliteDatabase>().MigrateAsync(cancellationToken);
+            return;
+        }
+        var database = _services.GetRequiredService<PostgresDatabase>();
+        var started = _time.GetTimestamp();
+        var waiting = false;
+        while (true)
+        {
+            try
+            {
+                var result = await database.MigrateAsync(cancellationToken);
+                if (result.Applied.Count > 0)
+                {
+                    LogMigrated(_logger, database.Description, result.From, result.To, result.Applied.Count);
+                }
+                else
+                {
+                    LogUpToDate(_logger, database.Description, result.To);
+                }
+                return;
+            }
+            catch (StoreUnavailableException exception) when (_time.GetElapsedTime(started) + RetryInterval <= _postgres.StartTimeout)
+            {
+                if (!waiting)
+                {
+                    LogWaiting(_logger, database.Description, _postgres.StartTimeout.TotalSeconds, exception.InnerException?.Message ?? exception.Message);
+                    waiting = true;
+                }
+                await Task.Delay(RetryInterval, _time, cancellationToken);
+            }
+            catch (Exception exception) when (exception is StoreUnavailableException or PostgresSchemaTooNewException)
+            {
+                LogFailed(_logger, database.Description, exception.Message);
+                throw;
+            }
+        }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(EventId = 70, EventName = "PostgresMigrated", Level = LogLevel.Information,
+        Message = "PostgreSQL {Database}: schema migrated from version {From} to {To} ({Steps} steps)")]
+    private static partial void LogMigrated(ILogger logger, string database, int from, int to, int steps);
+
+    [LoggerMessage(EventId = 71, EventName = "PostgresUpToDate", Level = LogLevel.Information, Message = "PostgreSQL {Database}: schema is up to date (version {Version})")]
+    private static partial void LogUpToDate(ILogger logger, string database, int version);
+
+    [LoggerMessage(EventId = 72, EventName = "PostgresWaiting", Level = LogLevel.Warning,
+        Message = "PostgreSQL {Database} cannot be reached yet ({Reason}); waiting up to {Seconds} s (Sluice:Postgres:StartTimeout)")]
+    private static partial void LogWaiting(ILogger logger, string database, double seconds, string reason);
+
+    [LoggerMessage(EventId = 73, EventName = "PostgresStartFailed", Level = LogLevel.Critical, Message = "Sluice cannot start: PostgreSQL {Database}: {Reason}")]
+    private static partial void LogFailed(ILogger logger, string database, string reason);
 }

@@ -30,14 +30,30 @@ internal static class KeysCommand
         var revoke = new Command("revoke", "Revoke a key; it stops working within a second.") { revokeId };
         revoke.SetAction((result, cancellationToken) => Run(result, server, token, dataDir, client => RevokeAsync(client, result.GetValue(revokeId)!, cancellationToken)));
 
+        var creditId = new Argument<string>("id") { Description = "The key id (key_…)." };
+        var amount = new Option<decimal>("--amount") { Description = "US dollars to add to the key's balance.", Required = true };
+        var note = new Option<string?>("--note") { Description = "A note kept in the balance history." };
+        var credit = new Command("credit", "Top up a prepaid key's balance.") { creditId, amount, note };
+        credit.SetAction((result, cancellationToken) => Run(result, server, token, dataDir, client => CreditAsync(client, result.GetValue(creditId)!, result.GetValue(amount), result.GetValue(note), cancellationToken)));
+
         keys.Subcommands.Add(create);
+        keys.Subcommands.Add(credit);
         keys.Subcommands.Add(list);
         keys.Subcommands.Add(show);
         keys.Subcommands.Add(revoke);
         return keys;
     }
 
-    private static async Task<int> Run(ParseResult result, Option<string> server, Option<string?> token, Option<string> dataDir, Func<AdminClient, Task<int>> action)
+    private static async Task<int> CreditAsync(AdminClient client, string id, decimal amount, string? note, CancellationToken cancellationToken)
+    {
+        var balance = await client.SendAsync(HttpMethod.Post, $"/admin/keys/{Uri.EscapeDataString(id)}/credit",
+            JsonContent.Create(new CreditRequest(amount, note), AdminJsonContext.Default.CreditRequest), AdminJsonContext.Default.BalanceView, cancellationToken);
+        Table.Write(Console.Out, ["ID", "BALANCE", "HELD", "AVAILABLE"],
+            [[balance.KeyId, Table.Usd(balance.BalanceUsd), Table.Usd(balance.HeldUsd), Table.Usd(balance.AvailableUsd)]]);
+        return 0;
+    }
+
+    internal static async Task<int> Run(ParseResult result, Option<string> server, Option<string?> token, Option<string> dataDir, Func<AdminClient, Task<int>> action)
     {
         var adminToken = result.GetValue(token);
         if (string.IsNullOrWhiteSpace(adminToken))

@@ -21,7 +21,8 @@ internal static class ServeCommand
             Arity = ArgumentArity.ZeroOrMore,
         };
         var redis = new Option<string?>("--redis") { Description = "A StackExchange.Redis connection string: keep limiter state in Redis, shared by every instance." };
-        var command = new Command("serve", "Run the gateway.") { urls, dataDir, upstream, upstreamKey, adminToken, trustedProxy, redis };
+        var postgres = new Option<string?>("--postgres") { Description = "An Npgsql connection string: keep keys in PostgreSQL, shared by every instance." };
+        var command = new Command("serve", "Run the gateway.") { urls, dataDir, upstream, upstreamKey, adminToken, trustedProxy, redis, postgres };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -32,6 +33,7 @@ internal static class ServeCommand
             Add(settings, "Sluice:Upstream:ApiKey", result.GetValue(upstreamKey));
             Add(settings, "Sluice:Admin:Token", result.GetValue(adminToken));
             Add(settings, "Sluice:Redis:Configuration", result.GetValue(redis));
+            Add(settings, "Sluice:Postgres:ConnectionString", result.GetValue(postgres));
             var proxies = result.GetValue(trustedProxy) ?? [];
             for (var i = 0; i < proxies.Length; i++)
             {

@@ -29,6 +29,10 @@ internal static class Table
     public static string Time(long unixSeconds) =>
         DateTimeOffset.FromUnixTimeSeconds(unixSeconds).ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
+    public static string Usd(decimal usd) => "$" + usd.ToString("0.00####", CultureInfo.InvariantCulture);
+
+    public static string Integer(long value) => value.ToString(CultureInfo.InvariantCulture);
+
     public static string Window(long seconds)
     {
         var span = TimeSpan.FromSeconds(seconds);

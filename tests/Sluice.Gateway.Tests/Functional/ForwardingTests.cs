@@ -49,7 +49,8 @@ public sealed class ForwardingTests
     [Fact]
     public async Task Embeddings_AndUpstreamErrors_PassThroughUnchanged()
     {
-        await using var relay = await RelayFixture.StartAsync();
+        // A plan without a model list, so that the upstream itself answers for an unknown model.
+        await using var relay = await RelayFixture.StartAsync(RelayFixture.FreePlan(150));
         var (_, key) = await relay.Gateway.CreateKeyAsync();
         using var client = relay.Gateway.ClientFrom(2, key);
 

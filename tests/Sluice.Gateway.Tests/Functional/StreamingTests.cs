@@ -23,7 +23,8 @@ public sealed class StreamingTests
                 await received.WaitAsync(cancellationToken);
             }
         };
-        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = RelayFixture.Chat(stream: true) };
+        // The client asks for the usage chunk itself, so every event the upstream sends reaches it (none is held back).
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = RelayFixture.Chat(stream: true, includeUsage: true) };
 
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
 
@@ -42,7 +43,8 @@ public sealed class StreamingTests
             }
             using var chunk = JsonDocument.Parse(data);
             Assert.Equal("chat.completion.chunk", chunk.RootElement.GetProperty("object").GetString());
-            if (chunk.RootElement.GetProperty("choices")[0].GetProperty("delta").TryGetProperty("content", out var content) && content.GetString() is { Length: > 0 } text)
+            var choices = chunk.RootElement.GetProperty("choices");
+            if (choices.GetArrayLength() > 0 && choices[0].GetProperty("delta").TryGetProperty("content", out var content) && content.GetString() is { Length: > 0 } text)
             {
                 words.Add(text);
             }

@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# One load run, three targets, the same wrk load (see docs/benchmarks.md):
+#   (a) the fake upstream directly, (b) a bare YARP pass-through in front of it (bench/Sluice.Bench.Passthrough),
+#   (c) Sluice in front of it, with its shipped per-request Information log (stdout to a file).
+# For each: requests/s, p50/p99 latency, non-2xx and socket errors (must be 0), and CPU time per request of the
+# target process, read from /proc/<pid>/stat (utime + stime) before and after the measured run.
+# Everything runs on 127.0.0.1 and is stopped on exit. What matters are the ratios within one run.
+#
+# Settings (environment): THREADS=2 CONNECTIONS=32 DURATION=15s WARMUP=5s ROUNDS=1 NO_BUILD=0 KEEP=0
+#   ROUNDS=N repeats (a) (b) (c) N times in one run (the order of b and c alternates) and summarizes the spread.
+#   KEEP=1 keeps the work folder (logs of every process) instead of deleting it.
+#   SLUICE_ARGS='...' adds arguments to Sluice's command line, for diagnosis only (the targets are judged on Sluice as
+#   shipped), e.g. SLUICE_ARGS=--Logging:LogLevel:Sluice.Requests=Warning measures Sluice without its request log.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-32}
+DURATION=${DURATION:-15s}
+WARMUP=${WARMUP:-5s}
+ROUNDS=${ROUNDS:-1}
+NO_BUILD=${NO_BUILD:-0}
+KEEP=${KEEP:-0}
+SLUICE_ARGS=${SLUICE_ARGS:-}
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+fail() { echo "load.sh: FAILED: $*" >&2; exit 1; }
+for tool in wrk curl dotnet ss awk getconf; do
+  command -v "$tool" >/dev/null || fail "'$tool' is not installed (wrk: apt-get install wrk)"
+done
+
+work=$(mktemp -d /tmp/sluice-load.XXXXXX)
+pids=()
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for _ in $(seq 50); do
+    local alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" -eq 0 ] && break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ "$KEEP" = 1 ] || [ "$status" -ne 0 ]; then
+    echo "logs kept in $work" >&2
+  else
+    rm -rf "$work"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  local port
+  while true; do
+    port=$((20000 + RANDOM % 30000))
+    if [ -z "$(ss -Hltn "sport = :$port")" ]; then echo "$port"; return; fi
+  done
+}
+
+# Waits until URL answers (any HTTP status) while the process PID is alive; at most 60 s.
+wait_http() {
+  local url=$1 pid=$2 name=$3
+  for _ in $(seq 600); do
+    kill -0 "$pid" 2>/dev/null || { cat "$work/$name.log" >&2 || true; fail "$name exited during start-up"; }
+    if curl -s -o /dev/null --max-time 1 "$url"; then return; fi
+    sleep 0.1
+  done
+  fail "$name did not answer at $url within 60 s"
+}
+
+hz=$(getconf CLK_TCK)
+# utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/PID/stat; counted after the ')' of comm).
+cpu_ticks() { sed -E 's/^.*\) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+# Busy ticks of the whole machine (all CPUs): user nice system irq softirq steal.
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+
+echo "== machine: $(nproc) cores, $(awk -F: '/model name/ { print $2; exit }' /proc/cpuinfo | sed 's/^ *//'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+[ -n "$SLUICE_ARGS" ] && echo "== DIAGNOSTIC RUN: Sluice started with extra arguments: $SLUICE_ARGS (not Sluice as shipped)"
+echo "== load: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency (warm-up $WARMUP not counted), $ROUNDS round(s)"
+
+if [ "$NO_BUILD" != 1 ]; then
+  echo "== building (Release)"
+  for project in tests/Sluice.FakeUpstream/Sluice.FakeUpstream.csproj bench/Sluice.Bench.Passthrough/Sluice.Bench.Passthrough.csproj src/Sluice/Sluice.csproj; do
+    dotnet build -c Release "$project" -v quiet -nologo > "$work/build.log" 2>&1 || { cat "$work/build.log" >&2; fail "build of $project"; }
+  done
+fi
+fake_dll=tests/Sluice.FakeUpstream/bin/Release/net10.0/Sluice.FakeUpstream.dll
+pass_dll=bench/Sluice.Bench.Passthrough/bin/Release/net10.0/Sluice.Bench.Passthrough.dll
+sluice_dll=src/Sluice/bin/Release/net10.0/sluice.dll
+for dll in "$fake_dll" "$pass_dll" "$sluice_dll"; do [ -f "$dll" ] || fail "$dll is missing (build first)"; done
+
+fake_port=$(free_port)
+dotnet "$fake_dll" --port "$fake_port" --no-record --quiet > "$work/fake.log" 2>&1 &
+fake_pid=$!; pids+=("$fake_pid")
+wait_http "http://127.0.0.1:$fake_port/_fake/stats" "$fake_pid" fake
+
+pass_port=$(free_port)
+dotnet "$pass_dll" --urls "http://127.0.0.1:$pass_port" --upstream "http://127.0.0.1:$fake_port" > "$work/passthrough.log" 2>&1 &
+pass_pid=$!; pids+=("$pass_pid")
+wait_http "http://127.0.0.1:$pass_port/_fake/stats" "$pass_pid" passthrough
+
+sluice_port=$(free_port)
+admin_token="bench-admin-$RANDOM$RANDOM"
+# Logging as shipped (one Information line per request to the console); stdout goes to $work/sluice.log.
+dotnet "$sluice_dll" serve --urls "http://127.0.0.1:$sluice_port" --upstream "http://127.0.0.1:$fake_port" \
+  --upstream-key sk-bench-upstream --data-dir "$work/data" --admin-token "$admin_token" \
+  --Sluice:Plans:free:Limits:0:Requests=1000000000 $SLUICE_ARGS > "$work/sluice.log" 2>&1 &
+sluice_pid=$!; pids+=("$sluice_pid")
+wait_http "http://127.0.0.1:$sluice_port/healthz" "$sluice_pid" sluice
+
+created=$(curl -sS --max-time 10 -X POST -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' \
+  -d '{"name":"bench"}' -w '\n%{http_code}' "http://127.0.0.1:$sluice_port/admin/keys")
+[ "$(tail -n1 <<<"$created")" = 201 ] || fail "creating a key: $created"
+SLUICE_BENCH_KEY=$(head -n1 <<<"$created" | sed -nE 's/.*"key":"([^"]+)".*/\1/p')
+[ -n "$SLUICE_BENCH_KEY" ] || fail "no key in: $created"
+export SLUICE_BENCH_KEY
+
+# One request through each target: it must be a 200 before any load is sent.
+for port in "$fake_port" "$pass_port" "$sluice_port"; do
+  status=$(curl -s -o "$work/probe.json" -w '%{http_code}' --max-time 10 -X POST \
+    -H "Authorization: Bearer $SLUICE_BENCH_KEY" -H 'Content-Type: application/json' \
+    -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}' "http://127.0.0.1:$port/v1/chat/completions")
+  [ "$status" = 200 ] || fail "probe of 127.0.0.1:$port answered $status: $(cat "$work/probe.json")"
+done
+
+# measure NAME PORT PID: warm-up, then the measured run; appends one row to $work/rows.
+measure() {
+  local name=$1 port=$2 pid=$3 url="http://127.0.0.1:$2/v1/chat/completions"
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" --timeout 10s -s bench/chat.lua "$url" > "$work/warmup-$name.txt" 2>&1 \
+    || fail "warm-up of $name: $(cat "$work/warmup-$name.txt")"
+  local t0 f0 m0 t1 f1 m1
+  t0=$(cpu_ticks "$pid"); f0=$(cpu_ticks "$fake_pid"); m0=$(machine_ticks)
+  local TIMEFORMAT='%U %S'
+  { time wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s --latency -s bench/chat.lua "$url" > "$work/run-$name.txt" 2>&1; } 2> "$work/time-$name.txt" \
+    || fail "wrk against $name: $(cat "$work/run-$name.txt")"
+  t1=$(cpu_ticks "$pid"); f1=$(cpu_ticks "$fake_pid"); m1=$(machine_ticks)
+  local result
+  result=$(grep '^RESULT ' "$work/run-$name.txt") || fail "no RESULT line from wrk for $name: $(cat "$work/run-$name.txt")"
+  cat "$work/run-$name.txt" >> "$work/wrk-output.txt"
+  # shellcheck disable=SC2086
+  local $(sed 's/^RESULT //' <<<"$result")
+  if [ "$status_errors" -ne 0 ] || [ "$connect" -ne 0 ] || [ "$read" -ne 0 ] || [ "$write" -ne 0 ] || [ "$timeout" -ne 0 ]; then
+    cat "$work/run-$name.txt" >&2
+    fail "$name: $status_errors non-2xx answers, socket errors connect=$connect read=$read write=$write timeout=$timeout"
+  fi
+  local wrk_cpu
+  wrk_cpu=$(awk '{ print $1 + $2 }' "$work/time-$name.txt")
+  awk -v name="$name" -v n="$requests" -v errors="$status_errors" -v us="$duration_us" -v p50="$p50_us" -v p99="$p99_us" \
+      -v t="$((t1 - t0))" -v f="$((f1 - f0))" -v m="$((m1 - m0))" -v w="$wrk_cpu" -v hz="$hz" -v self="$([ "$pid" = "$fake_pid" ] && echo 1 || echo 0)" '
+    BEGIN {
+      target = t / hz; fake = f / hz; machine = m / hz
+      other = machine - (self ? target : target + fake) - w
+      printf "%s %.1f %.2f %.2f %d %d %.1f %.1f %.1f %.2f %.2f\n", name, n / (us / 1e6), p50 / 1000, p99 / 1000, n, errors,
+        target * 1e6 / n, fake * 1e6 / n, w * 1e6 / n, other, machine
+    }' >> "$work/rows"
+}
+
+# Anything else running skews every figure: say how busy the machine is while our processes idle.
+m0=$(machine_ticks); sleep 2; m1=$(machine_ticks)
+idle_busy=$(awk -v m="$((m1 - m0))" -v hz="$hz" -v cores="$(nproc)" 'BEGIN { printf "%.0f", 100 * m / hz / 2 / cores }')
+echo "== machine busy while the targets idle: ${idle_busy}% of $(nproc) cores$([ "$idle_busy" -gt 10 ] && echo ' -- WARNING: other work is running; the figures will be skewed')"
+
+: > "$work/rows"
+for round in $(seq "$ROUNDS"); do
+  echo "== round $round/$ROUNDS"
+  measure fake "$fake_port" "$fake_pid"
+  if [ $((round % 2)) -eq 1 ]; then
+    measure passthrough "$pass_port" "$pass_pid"
+    measure sluice "$sluice_port" "$sluice_pid"
+  else
+    measure sluice "$sluice_port" "$sluice_pid"
+    measure passthrough "$pass_port" "$pass_pid"
+  fi
+done
+
+logged=$(grep -c 'POST /v1/chat/completions 200' "$work/sluice.log" || true)
+
+echo
+echo "target columns: req/s, latency p50/p99 (ms), requests in the measured run, CPU per request (µs) of the target"
+echo "process (for 'fake' the fake itself), of the fake upstream, of wrk; CPU seconds used by anything else; machine busy CPU s"
+awk -v rounds="$ROUNDS" '
+  BEGIN { printf "%-6s %-12s %10s %9s %9s %9s %7s %11s %9s %9s %9s %9s\n", "round", "target", "req/s", "p50 ms", "p99 ms", "requests", "non-2xx", "target CPU", "fake CPU", "wrk CPU", "other s", "busy s" }
+  {
+    row = int((NR - 1) / 3) + 1
+    printf "%-6d %-12s %10.0f %9.2f %9.2f %9d %7d %8.1f µs %6.1f µs %6.1f µs %9.2f %9.2f\n", row, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
+    rps[row, $1] = $2; cpu[row, $1] = $7
+  }
+  END {
+    print ""
+    printf "%-6s %26s %26s\n", "round", "Sluice/passthrough req/s", "Sluice/passthrough CPU/req"
+    minr = 1e9; maxr = 0; minc = 1e9; maxc = 0
+    for (r = 1; r <= rounds; r++) {
+      tr = rps[r, "sluice"] / rps[r, "passthrough"]; tc = cpu[r, "sluice"] / cpu[r, "passthrough"]
+      printf "%-6d %26.3f %26.3f\n", r, tr, tc
+      if (tr < minr) minr = tr; if (tr > maxr) maxr = tr; if (tc < minc) minc = tc; if (tc > maxc) maxc = tc
+      okr += (tr >= 0.80); okc += (tc <= 1.25)
+    }
+    print ""
+    printf "Target: Sluice >= 0.80 x pass-through throughput: %s (%.3f to %.3f; met in %d of %d rounds)\n", (okr == rounds ? "MET" : "MISSED"), minr, maxr, okr, rounds
+    printf "Target: Sluice <= 1.25 x pass-through CPU/request: %s (%.3f to %.3f; met in %d of %d rounds)\n", (okc == rounds ? "MET" : "MISSED"), minc, maxc, okc, rounds
+  }' "$work/rows"
+echo
+echo "Sluice logged $logged 'POST /v1/chat/completions 200' lines (stdout to a file); load average now $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,0 +1,74 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Sluice.Core.Billing;
+using Sluice.Core.Limits;
+using Sluice.Gateway.Errors;
+using Sluice.Gateway.Hosting;
+using Sluice.Gateway.Metering;
+
+namespace Sluice.Gateway.Billing;
+
+/// <summary>
+/// On a prepaid plan, holds the most a call can cost (its prompt plus its <c>max_tokens</c>, or the model's default,
+/// at the model's prices) before it is forwarded; without enough balance the call is refused with OpenAI's
+/// 429 <c>insufficient_quota</c> and given back to the limiter, so nothing is consumed. Metering settles the hold.
+/// </summary>
+internal sealed class PrepaidHoldMiddleware
+{
+    private readonly RequestDelegate _next;
+    private readonly IBalanceStore _balances;
+    private readonly IRequestLimiter _limiter;
+    private readonly TokenCounter _tokens;
+    private readonly TimeProvider _time;
+
+    public PrepaidHoldMiddleware(RequestDelegate next, IBalanceStore balances, IRequestLimiter limiter, TokenCounter tokens, TimeProvider time)
+    {
+        _next = next;
+        _balances = balances;
+        _limiter = limiter;
+        _tokens = tokens;
+        _time = time;
+    }
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var feature = context.Features.GetRequiredFeature<SluiceRequestFeature>();
+        var price = feature.Rules?.Price;
+        if (feature.Plan!.Billing != BillingMode.Prepaid || feature.Admission is not { Admitted: true } || price is null || price.IsFree)
+        {
+            await _next(context);
+            return;
+        }
+        var prompt = feature.PromptTokens ??= _tokens.CountPrompt(feature.Model, context.Request.Path.Value ?? "", feature.Body.Span);
+        var completion = feature.MaxTokens ?? price.DefaultMaxTokens;
+        var estimate = price.Cost(prompt, 0, completion);
+        bool held;
+        try
+        {
+            held = await _balances.TryHoldAsync(feature.Key!.Id, feature.RequestId, estimate, _time.GetUtcNow(), context.RequestAborted);
+        }
+        catch
+        {
+            await _limiter.ReleaseAsync(feature.Checks!, feature.Admission, CancellationToken.None);
+            throw;
+        }
+        if (!held)
+        {
+            await _limiter.ReleaseAsync(feature.Checks!, feature.Admission, CancellationToken.None);
+            var balance = await _balances.GetAsync(feature.Key.Id, context.RequestAborted);
+            foreach (var header in Admission.RateLimitHeaders.UpstreamHeaders)
+            {
+                // Given back: the admitted call's counts no longer apply.
+                context.Response.Headers.Remove(header);
+            }
+            await OpenAIErrors.WriteAsync(context, StatusCodes.Status429TooManyRequests,
+                string.Create(CultureInfo.InvariantCulture,
+                    $"You exceeded your current quota, please check your plan and billing details. This call can cost up to {estimate} ({prompt} prompt tokens and up to {completion} completion tokens of {feature.Model}), but the key's balance has {balance.Available} available. Ask the operator to top up the key, or lower max_tokens."),
+                "insufficient_quota", "insufficient_quota");
+            return;
+        }
+        feature.Held = estimate;
+        await _next(context);
+    }
+}

@@ -1,0 +1,64 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Sluice.Gateway.Errors;
+using Sluice.Gateway.Hosting;
+using Sluice.Gateway.Metering;
+
+namespace Sluice.Gateway.Plans;
+
+/// <summary>
+/// Applies the key's plan to the model it asks for, before anything is counted: a model the plan does not allow
+/// is refused (403 <c>model_not_allowed</c>); a prompt over the plan's token cap is refused (400
+/// <c>prompt_too_long</c>). The model's cap and price go on the request for admission and metering.
+/// </summary>
+internal sealed class ModelRulesMiddleware
+{
+    private readonly RequestDelegate _next;
+    private readonly TokenCounter _tokens;
+
+    public ModelRulesMiddleware(RequestDelegate next, TokenCounter tokens)
+    {
+        _next = next;
+        _tokens = tokens;
+    }
+
+    public Task InvokeAsync(HttpContext context)
+    {
+        var feature = context.Features.GetRequiredFeature<SluiceRequestFeature>();
+        var plan = feature.Plan!;
+        feature.Family = ModelFamilies.Of(context.Request.Path);
+        var rules = plan.RulesFor(feature.Model, feature.Family);
+        feature.Rules = rules;
+        if (!rules.Allowed)
+        {
+            var allowed = string.Join(", ", plan.AllowedModels);
+            return OpenAIErrors.WriteAsync(context, StatusCodes.Status403Forbidden,
+                $"The model `{feature.Model}` is not available on the '{plan.Name}' plan of this server. Models you can use: {allowed}.",
+                OpenAIErrors.InvalidRequest, "model_not_allowed", "model");
+        }
+        if (plan.MaxPromptTokens is { } max && feature.Body.Length > max)
+        {
+            // A token is at least one byte of the body, so only a body longer than the cap can be over it.
+            long tokens;
+            try
+            {
+                tokens = _tokens.CountPrompt(feature.Model, context.Request.Path.Value!, feature.Body.Span);
+            }
+            catch (JsonException)
+            {
+                tokens = 0;
+            }
+            feature.PromptTokens = tokens;
+            if (tokens > max)
+            {
+                return OpenAIErrors.WriteAsync(context, StatusCodes.Status400BadRequest,
+                    string.Create(CultureInfo.InvariantCulture,
+                        $"Your prompt has {tokens} tokens, but the '{plan.Name}' plan accepts at most {max} prompt tokens per request. Shorten the prompt (for example, send fewer earlier messages of the conversation) and try again."),
+                    OpenAIErrors.InvalidRequest, "prompt_too_long", "messages");
+            }
+        }
+        return _next(context);
+    }
+}

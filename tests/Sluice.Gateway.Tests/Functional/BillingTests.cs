@@ -1,0 +1,218 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Sluice.Core.Billing;
+using Sluice.Gateway.Metering;
+
+namespace Sluice.Gateway.Tests.Functional;
+
+/// <summary>
+/// Balances and what users can ask about them: prepaid holds that never overdraw, top-ups and their history,
+/// OpenAI's legacy billing endpoints as chat clients read them, and <c>/sluice/me</c>.
+/// </summary>
+public sealed class BillingTests
+{
+    /// <summary>A free plan (150/day) and a prepaid one where every token of gpt-4o-mini costs $0.001.</summary>
+    private static Dictionary<string, string?> Plans() => new(RelayFixture.FreePlan(150))
+    {
+        ["Sluice:Plans:paid:Limits:0:Requests"] = "1000",
+        ["Sluice:Plans:paid:Billing"] = "Prepaid",
+        ["Sluice:Plans:paid:Prices:gpt-4o-mini:Input"] = "1000",
+        ["Sluice:Plans:paid:Prices:gpt-4o-mini:Output"] = "1000",
+    };
+
+    private static StringContent Chat(int maxTokens) => new(
+        $$"""{"model":"gpt-4o-mini","max_tokens":{{maxTokens}},"messages":[{"role":"user","content":"Say hello"}]}""", Encoding.UTF8, "application/json");
+
+    private static async Task<JsonElement> Json(HttpResponseMessage response)
+    {
+        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return document.RootElement.Clone();
+    }
+
+    [Fact]
+    public async Task Prepaid_ManyConcurrentCalls_HoldsNeverOverdraw_AndSettleToActualCost()
+    {
+        await using var relay = await RelayFixture.StartAsync(Plans(), new FakeUpstream.FakeUpstreamOptions { Latency = TimeSpan.FromMilliseconds(500) });
+        var (id, key) = await relay.Gateway.CreateKeyAsync("payer", "paid");
+        using var admin = relay.Gateway.AdminClient();
+        using (var credit = await admin.PostAsJsonAsync($"admin/keys/{id}/credit", new { amount_usd = 0.10m, note = "first top-up" }))
+        {
+            Assert.Equal(0.10m, (await Json(credit)).GetProperty("balance_usd").GetDecimal());
+        }
+        // Each call holds (9 prompt + 10 max completion tokens) × $0.001 = $0.019: five fit in $0.10, a sixth does not.
+        var statuses = new ConcurrentBag<HttpStatusCode>();
+        var codes = new ConcurrentBag<string?>();
+        await Parallel.ForEachAsync(Enumerable.Range(0, 10), new ParallelOptions { MaxDegreeOfParallelism = 10 }, async (i, token) =>
+        {
+            using var client = relay.Gateway.ClientFrom(2 + (i % 3), key);
+            using var response = await client.PostAsync("v1/chat/completions", Chat(10), token);
+            statuses.Add(response.StatusCode);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                codes.Add((await RelayFixture.ErrorOf(response)).GetProperty("code").GetString());
+            }
+        });
+
+        Assert.Equal(5, statuses.Count(s => s == HttpStatusCode.OK));
+        Assert.Equal(5, statuses.Count(s => s == HttpStatusCode.TooManyRequests));
+        Assert.All(codes, code => Assert.Equal("insufficient_quota", code));
+        Assert.Equal(5, relay.Upstream.RequestCount);
+
+        // Settled: each call actually cost (9 + 8) × $0.001 = $0.017.
+        await relay.Gateway.Services.GetRequiredService<LedgerWriter>().FlushAsync(TimeSpan.FromSeconds(10));
+        var balance = await WaitForHeld(admin, id, 0m);
+        Assert.Equal(0.10m - (5 * 0.017m), balance.GetProperty("balance_usd").GetDecimal());
+        var history = balance.GetProperty("history").EnumerateArray().ToList();
+        Assert.Equal(5, history.Count(h => h.GetProperty("kind").GetString() == "usage" && h.GetProperty("amount_usd").GetDecimal() == -0.017m));
+        Assert.Single(history, h => h.GetProperty("kind").GetString() == "credit" && h.GetProperty("note").GetString() == "first top-up");
+
+        // $0.015 left is less than one more hold: refused, and the refusal is not counted as a request.
+        using var poor = relay.Gateway.ClientFrom(2, key);
+        using var refused = await poor.PostAsync("v1/chat/completions", Chat(10));
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        var message = (await RelayFixture.ErrorOf(refused)).GetProperty("message").GetString()!;
+        Assert.Contains("$0.015", message, StringComparison.Ordinal);
+        Assert.Contains("top up", message, StringComparison.Ordinal);
+        // A smaller max_tokens fits: (9 + 5) × $0.001 = $0.014.
+        using var fits = await poor.PostAsync("v1/chat/completions", Chat(5));
+        Assert.Equal(HttpStatusCode.OK, fits.StatusCode);
+    }
+
+    [Fact]
+    public async Task Credit_BadAmountOrUnknownKey_IsRefused()
+    {
+        await using var relay = await RelayFixture.StartAsync(Plans());
+        var (id, _) = await relay.Gateway.CreateKeyAsync("payer", "paid");
+        using var admin = relay.Gateway.AdminClient();
+
+        using var negative = await admin.PostAsJsonAsync($"admin/keys/{id}/credit", new { amount_usd = -5 });
+        using var missing = await admin.PostAsJsonAsync("admin/keys/key_nope/credit", new { amount_usd = 5 });
+
+        Assert.Equal(HttpStatusCode.BadRequest, negative.StatusCode);
+        Assert.Equal("amount_usd", (await RelayFixture.ErrorOf(negative)).GetProperty("param").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+
+    [Fact]
+    public async Task FreeKey_BillingEndpoints_ShowUsageAsANegativeBalance_InOpenAIsShapes()
+    {
+        await using var relay = await RelayFixture.StartAsync();
+        var (_, key) = await relay.Gateway.CreateKeyAsync("alice");
+        using var client = relay.Gateway.ClientFrom(2, key);
+        for (var i = 0; i < 3; i++)
+        {
+            using var ok = await client.PostAsync("v1/chat/completions", RelayFixture.Chat());
+            await MeteringTests.LedgerRow(relay, ok.Headers.GetValues("x-sluice-request-id").Single());
+        }
+        // Three gpt-4o-mini calls of 9 prompt and 8 completion tokens: 3 × 6,150 nanodollars = $0.00001845 = 0.001845 cents.
+        var subscription = await Json(await client.GetAsync("v1/dashboard/billing/subscription"));
+        Assert.Equal("billing_subscription", subscription.GetProperty("object").GetString());
+        Assert.Equal(0m, subscription.GetProperty("hard_limit_usd").GetDecimal());
+        Assert.Equal(0m, subscription.GetProperty("soft_limit_usd").GetDecimal());
+        Assert.Equal(0m, subscription.GetProperty("system_hard_limit_usd").GetDecimal());
+        Assert.False(subscription.GetProperty("has_payment_method").GetBoolean());
+        Assert.Equal("free", subscription.GetProperty("plan").GetProperty("id").GetString());
+        Assert.True(subscription.GetProperty("access_until").GetInt64() > DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+
+        var today = DateTime.UtcNow.Date;
+        var usage = await Json(await client.GetAsync(
+            $"v1/dashboard/billing/usage?start_date={today.AddDays(-3):yyyy-MM-dd}&end_date={today.AddDays(1):yyyy-MM-dd}"));
+        Assert.Equal("list", usage.GetProperty("object").GetString());
+        Assert.Equal(0.001845m, usage.GetProperty("total_usage").GetDecimal());
+        var day = Assert.Single(usage.GetProperty("daily_costs").EnumerateArray());
+        Assert.Equal(new DateTimeOffset(today, TimeSpan.Zero).ToUnixTimeSeconds(), day.GetProperty("timestamp").GetDouble());
+        var item = Assert.Single(day.GetProperty("line_items").EnumerateArray());
+        Assert.Equal(("gpt-4o-mini", 0.001845m), (item.GetProperty("name").GetString(), item.GetProperty("cost").GetDecimal()));
+
+        using var badDates = await client.GetAsync("v1/dashboard/billing/usage?start_date=yesterday");
+        Assert.Equal(HttpStatusCode.BadRequest, badDates.StatusCode);
+        await RelayFixture.ErrorOf(badDates);
+
+        var me = await Json(await client.GetAsync("sluice/me"));
+        Assert.Equal("free", me.GetProperty("balance").GetProperty("mode").GetString());
+        Assert.Equal(-0.00001845m, me.GetProperty("balance").GetProperty("usd").GetDecimal());
+        Assert.Equal("127.0.0.2", me.GetProperty("client_ip").GetString());
+        var limits = me.GetProperty("limits").EnumerateArray().ToDictionary(l => l.GetProperty("name").GetString()!);
+        Assert.Equal((3, 150, 147), (limits["key"].GetProperty("used").GetInt32(), limits["key"].GetProperty("limit").GetInt32(), limits["key"].GetProperty("remaining").GetInt32()));
+        Assert.Equal(3, limits["ip"].GetProperty("used").GetInt32());
+        Assert.Equal("model", limits["mini"].GetProperty("scope").GetString());
+        Assert.Equal((3, 200), (limits["mini"].GetProperty("used").GetInt32(), limits["mini"].GetProperty("limit").GetInt32()));
+        Assert.Equal(0, limits["gpt-4o"].GetProperty("used").GetInt32());
+        Assert.Equal(3, me.GetProperty("today").GetProperty("requests").GetInt64());
+        var model = Assert.Single(me.GetProperty("today").GetProperty("models").EnumerateArray());
+        Assert.Equal(("gpt-4o-mini", 27L, 24L), (model.GetProperty("model").GetString(), model.GetProperty("prompt_tokens").GetInt64(), model.GetProperty("completion_tokens").GetInt64()));
+
+        // None of this was counted: still 147 left.
+        using var after = await client.PostAsync("v1/chat/completions", RelayFixture.Chat());
+        Assert.Equal("146", after.Headers.GetValues("x-ratelimit-remaining-requests").Single());
+    }
+
+    [Fact]
+    public async Task PrepaidKey_SubscriptionShowsWhatWasCredited()
+    {
+        await using var relay = await RelayFixture.StartAsync(Plans());
+        var (id, key) = await relay.Gateway.CreateKeyAsync("payer", "paid");
+        using var admin = relay.Gateway.AdminClient();
+        (await admin.PostAsJsonAsync($"admin/keys/{id}/credit", new { amount_usd = 2.5m })).Dispose();
+        using var client = relay.Gateway.ClientFrom(2, key);
+        using (var ok = await client.PostAsync("v1/chat/completions", Chat(10)))
+        {
+            await MeteringTests.LedgerRow(relay, ok.Headers.GetValues("x-sluice-request-id").Single());
+        }
+
+        var subscription = await Json(await client.GetAsync("v1/dashboard/billing/subscription"));
+        var me = await Json(await client.GetAsync("sluice/me"));
+
+        Assert.Equal(2.5m, subscription.GetProperty("hard_limit_usd").GetDecimal());
+        Assert.True(subscription.GetProperty("has_payment_method").GetBoolean());
+        Assert.Equal(2.5m - 0.017m, me.GetProperty("balance").GetProperty("usd").GetDecimal());
+        Assert.Equal("prepaid", me.GetProperty("balance").GetProperty("mode").GetString());
+    }
+
+    [Fact]
+    public async Task AdminUsage_PerKeyModelAndDay_WithTotals()
+    {
+        await using var relay = await RelayFixture.StartAsync();
+        var (id, key) = await relay.Gateway.CreateKeyAsync("alice");
+        using var client = relay.Gateway.ClientFrom(2, key);
+        foreach (var model in new[] { "gpt-4o-mini", "gpt-4o-mini", "gpt-4o" })
+        {
+            using var ok = await client.PostAsync("v1/chat/completions", RelayFixture.Chat(model));
+            await MeteringTests.LedgerRow(relay, ok.Headers.GetValues("x-sluice-request-id").Single());
+        }
+        using var admin = relay.Gateway.AdminClient();
+
+        var report = await Json(await admin.GetAsync($"admin/usage?key={id}&days=1"));
+
+        var rows = report.GetProperty("data").EnumerateArray().ToList();
+        Assert.Equal(2, rows.Count);
+        Assert.All(rows, r => Assert.Equal(DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), r.GetProperty("day").GetString()));
+        var mini = rows.Single(r => r.GetProperty("model").GetString() == "gpt-4o-mini");
+        Assert.Equal((2L, 18L, 16L), (mini.GetProperty("requests").GetInt64(), mini.GetProperty("prompt_tokens").GetInt64(), mini.GetProperty("completion_tokens").GetInt64()));
+        // gpt-4o: $2.50 / $10 per million: 9 × 2,500 + 8 × 10,000 nanodollars = $0.0001025.
+        Assert.Equal(0.0001025m, rows.Single(r => r.GetProperty("model").GetString() == "gpt-4o").GetProperty("cost_usd").GetDecimal());
+        Assert.Equal(3, report.GetProperty("totals").GetProperty("requests").GetInt64());
+        Assert.Equal(Money.FromUsd(0.0001025m + 0.0000123m).Usd, report.GetProperty("totals").GetProperty("cost_usd").GetDecimal());
+    }
+
+    private static async Task<JsonElement> WaitForHeld(HttpClient admin, string id, decimal held)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var balance = await Json(await admin.GetAsync($"admin/keys/{id}/balance"));
+            if (balance.GetProperty("held_usd").GetDecimal() == held || DateTime.UtcNow > deadline)
+            {
+                Assert.Equal(held, balance.GetProperty("held_usd").GetDecimal());
+                return balance;
+            }
+            await Task.Delay(50);
+        }
+    }
+}

@@ -1,0 +1,116 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Sluice.FakeUpstream;
+using Sluice.Testing.Servers;
+
+namespace Sluice.Tests;
+
+/// <summary>
+/// <c>sluice db migrate</c>: an embedded installation (keys made through a SQLite gateway) copied into PostgreSQL, where
+/// a gateway then honours exactly the same keys; a second run changes nothing; failures say why and exit non-zero.
+/// </summary>
+public sealed class DbMigrateTests : IAsyncLifetime
+{
+    private readonly string _sqliteDir = Path.Combine(Path.GetTempPath(), "sluice-mig-sqlite-" + Guid.NewGuid().ToString("N")[..10]);
+    private readonly string _postgresDir = Path.Combine(Path.GetTempPath(), "sluice-mig-pg-" + Guid.NewGuid().ToString("N")[..10]);
+    private TestDatabase? _database;
+    private FakeUpstreamServer? _upstream;
+
+    public async Task InitializeAsync()
+    {
+        _database = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync();
+        _upstream = await FakeUpstreamServer.StartAsync(new FakeUpstreamOptions { RecordRequests = false });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _upstream!.DisposeAsync();
+        await _database!.DisposeAsync();
+        foreach (var dir in new[] { _sqliteDir, _postgresDir })
+        {
+            if (Directory.Exists(dir))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Migrate_EmbeddedInstallation_EveryKeyWorksOnAPostgresGateway_AndASecondRunChangesNothing()
+    {
+        var keys = new Dictionary<string, string>();
+        string revokedId;
+        await using (var embedded = await SluiceProcess.ServeAsync("--data-dir", _sqliteDir, "--upstream", _upstream!.BaseUrl, "--admin-token", "t0ken"))
+        {
+            foreach (var name in new[] { "alice", "bob", "carol" })
+            {
+                var (id, key) = await PostgresGatewaysTests.CreateKeyAsync(embedded.BaseUrl, name);
+                keys[id] = key;
+            }
+            revokedId = keys.Keys.ElementAt(1);
+            using var admin = ServeTests.Admin(embedded.BaseUrl);
+            using var revoke = await admin.DeleteAsync($"admin/keys/{revokedId}");
+            Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
+            Assert.Equal(0, await embedded.TerminateAsync());
+        }
+
+        var first = await SluiceProcess.RunAsync("db", "migrate", "--from", Path.Combine(_sqliteDir, "sluice.db"), "--to", _database!.ConnectionString);
+        var second = await SluiceProcess.RunAsync("db", "migrate", "--from", _sqliteDir, "--to", _database.ConnectionString);
+
+        Assert.True(first.ExitCode == 0, first.Errors + first.Output);
+        Assert.Contains("Copied 3 key(s)", first.Output, StringComparison.Ordinal);
+        Assert.Contains("3 added", first.Output, StringComparison.Ordinal);
+        Assert.True(second.ExitCode == 0, second.Errors + second.Output);
+        Assert.Contains("0 added, 0 revocation(s) carried over, 3 already there", second.Output, StringComparison.Ordinal);
+
+        await using var shared = await SluiceProcess.ServeAsync("--data-dir", _postgresDir, "--upstream", _upstream.BaseUrl, "--admin-token", "t0ken",
+            "--postgres", _database.ConnectionString);
+        using (var list = JsonDocument.Parse(await ServeTests.Admin(shared.BaseUrl).GetStringAsync("admin/keys")))
+        {
+            var listed = list.RootElement.GetProperty("data").EnumerateArray().ToList();
+            Assert.Equal(keys.Keys.Order(StringComparer.Ordinal), listed.Select(k => k.GetProperty("id").GetString()!).Order(StringComparer.Ordinal));
+            Assert.Equal([revokedId], listed.Where(k => k.GetProperty("revoked").ValueKind != JsonValueKind.Null).Select(k => k.GetProperty("id").GetString()));
+        }
+        foreach (var (id, key) in keys)
+        {
+            using var client = new HttpClient { BaseAddress = new Uri(shared.BaseUrl + "/") };
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            using var response = await client.PostAsJsonAsync("v1/chat/completions", new { model = "gpt-4o-mini", messages = new[] { new { role = "user", content = "hi" } } });
+            Assert.Equal(id == revokedId ? HttpStatusCode.Unauthorized : HttpStatusCode.OK, response.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task Migrate_PostgresUnreachable_ExitsNonZero_SayingWhy()
+    {
+        await using (var embedded = await SluiceProcess.ServeAsync("--data-dir", _sqliteDir, "--upstream", _upstream!.BaseUrl, "--admin-token", "t0ken"))
+        {
+            await PostgresGatewaysTests.CreateKeyAsync(embedded.BaseUrl, "alice");
+        }
+        int port;
+        using (var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+
+        var (exitCode, _, errors) = await SluiceProcess.RunAsync("db", "migrate", "--from", _sqliteDir, "--to", $"Host=127.0.0.1;Port={port};Username=x;Password=secret-pw");
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"Cannot reach PostgreSQL at 127.0.0.1:{port}", errors, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret-pw", errors, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", errors, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Migrate_NoSuchSqliteFile_ExitsNonZero_SayingWhere()
+    {
+        var (exitCode, _, errors) = await SluiceProcess.RunAsync("db", "migrate", "--from", Path.Combine(_sqliteDir, "nothing-here.db"), "--to", _database!.ConnectionString);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("No embedded key database at", errors, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_sqliteDir, "nothing-here.db")));
+    }
+}

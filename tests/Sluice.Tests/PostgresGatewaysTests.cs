@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Sluice.FakeUpstream;
+using Sluice.Testing.Servers;
+
+namespace Sluice.Tests;
+
+/// <summary>
+/// Two gateway processes on one PostgreSQL database, each with a data directory of its own (so nothing but the database
+/// is shared): a key created or revoked through either is honoured by the other within one second.
+/// </summary>
+public sealed class PostgresGatewaysTests : IAsyncLifetime
+{
+    private static readonly TimeSpan OneSecond = TimeSpan.FromSeconds(1);
+
+    private readonly List<string> _dataDirs = [];
+    private readonly List<SluiceProcess> _gateways = [];
+    private TestDatabase? _database;
+    private FakeUpstreamServer? _upstream;
+
+    public async Task InitializeAsync()
+    {
+        _database = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync();
+        _upstream = await FakeUpstreamServer.StartAsync(new FakeUpstreamOptions { RecordRequests = false });
+        // Both start at once on an empty database: they take turns at the migration (advisory lock).
+        _gateways.AddRange(await Task.WhenAll(StartGateway(), StartGateway()));
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var gateway in _gateways)
+        {
+            await gateway.DisposeAsync();
+        }
+        await _upstream!.DisposeAsync();
+        await _database!.DisposeAsync();
+        foreach (var dir in _dataDirs)
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private Task<SluiceProcess> StartGateway()
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "sluice-pg-gw-" + Guid.NewGuid().ToString("N")[..10]);
+        _dataDirs.Add(dataDir);
+        return SluiceProcess.ServeAsync("--data-dir", dataDir, "--upstream", _upstream!.BaseUrl, "--admin-token", "t0ken",
+            "--postgres", _database!.ConnectionString, "--Logging:LogLevel:Sluice.Requests=Warning");
+    }
+
+    [Fact]
+    public async Task KeyCreatedThroughOneInstance_WorksOnTheOtherWithinOneSecond_RevokedThroughTheOther_RefusedOnTheFirstWithinOneSecond()
+    {
+        var (a, b) = (_gateways[0], _gateways[1]);
+        var (id, key) = await CreateKeyAsync(a.BaseUrl, "alice");
+        var reached = await TimeUntilStatusAsync(b.BaseUrl, key, HttpStatusCode.OK, OneSecond);
+
+        using (var admin = ServeTests.Admin(b.BaseUrl))
+        using (var revoke = await admin.DeleteAsync($"admin/keys/{id}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
+        }
+        var refused = await TimeUntilStatusAsync(a.BaseUrl, key, HttpStatusCode.Unauthorized, OneSecond);
+
+        Assert.True(reached < OneSecond && refused < OneSecond, $"created → usable elsewhere in {reached.TotalMilliseconds} ms, revoked → refused elsewhere in {refused.TotalMilliseconds} ms");
+        using var list = JsonDocument.Parse(await ServeTests.Admin(a.BaseUrl).GetStringAsync("admin/keys"));
+        var listed = Assert.Single(list.RootElement.GetProperty("data").EnumerateArray());
+        Assert.Equal(id, listed.GetProperty("id").GetString());
+        Assert.NotEqual(JsonValueKind.Null, listed.GetProperty("revoked").ValueKind);
+    }
+
+    [Fact]
+    public async Task ManyKeysCreatedThroughBothInstances_EveryOneWorksOnBoth()
+    {
+        var keys = new List<string>();
+        for (var i = 0; i < 10; i++)
+        {
+            keys.Add((await CreateKeyAsync(_gateways[i % 2].BaseUrl, "user" + i)).Key);
+        }
+        foreach (var gateway in _gateways)
+        {
+            foreach (var key in keys)
+            {
+                await TimeUntilStatusAsync(gateway.BaseUrl, key, HttpStatusCode.OK, OneSecond);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task InvalidPostgresConnectionString_ExitsWithCode2_ListingEveryProblem()
+    {
+        var (exitCode, _, errors) = await SluiceProcess.RunAsync("serve", "--urls", "http://127.0.0.1:0", "--data-dir", _dataDirs[0],
+            "--postgres", "Host=127.0.0.1;Colour=blue", "--Sluice:Postgres:StartTimeout=-00:00:01", "--upstream", "not a url");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("3 problem(s)", errors, StringComparison.Ordinal);
+        Assert.Contains("Sluice:Postgres:ConnectionString is not a valid Npgsql connection string", errors, StringComparison.Ordinal);
+        Assert.Contains("Sluice:Postgres:StartTimeout", errors, StringComparison.Ordinal);
+    }
+
+    internal static async Task<(string Id, string Key)> CreateKeyAsync(string baseUrl, string name)
+    {
+        using var admin = ServeTests.Admin(baseUrl);
+        using var response = await admin.PostAsJsonAsync("admin/keys", new { name });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return (json.RootElement.GetProperty("id").GetString()!, json.RootElement.GetProperty("key").GetString()!);
+    }
+
+    /// <summary>How long until <c>GET /v1/models</c> with <paramref name="key"/> (authenticated, never counted) answers
+    /// <paramref name="expected"/>; fails once <paramref name="limit"/> has passed.</summary>
+    internal static async Task<TimeSpan> TimeUntilStatusAsync(string baseUrl, string key, HttpStatusCode expected, TimeSpan limit)
+    {
+        using var client = new HttpClient { BaseAddress = new Uri(baseUrl + "/"), Timeout = TimeSpan.FromSeconds(10) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            using var probe = await client.GetAsync("v1/models");
+            if (probe.StatusCode == expected)
+            {
+                return clock.Elapsed;
+            }
+            Assert.True(clock.Elapsed < limit, $"{baseUrl} still answered {(int)probe.StatusCode} instead of {(int)expected} after {limit.TotalSeconds} s");
+            await Task.Delay(20);
+        }
+    }
+}

@@ -1,0 +1,62 @@
+using System.Diagnostics;
+using System.Net;
+using Sluice.FakeUpstream;
+using Sluice.Testing.Servers;
+
+namespace Sluice.Tests;
+
+/// <summary>Starting a gateway while PostgreSQL is not up yet (as when both start together): it waits for the database
+/// up to <c>Sluice:Postgres:StartTimeout</c>, then serves; if the database never comes, it exits saying why.</summary>
+public sealed class PostgresStartTests : IAsyncLifetime
+{
+    private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "sluice-pg-start-" + Guid.NewGuid().ToString("N")[..10]);
+    private PostgresServer? _server;
+    private TestDatabase? _database;
+    private FakeUpstreamServer? _upstream;
+
+    public async Task InitializeAsync()
+    {
+        _server = await PostgresServer.StartAsync();
+        _database = await _server.CreateDatabaseAsync();
+        _upstream = await FakeUpstreamServer.StartAsync(new FakeUpstreamOptions { RecordRequests = false });
+        await _server.StopAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _upstream!.DisposeAsync();
+        await _server!.DisposeAsync();
+        if (Directory.Exists(_dataDir))
+        {
+            Directory.Delete(_dataDir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task DatabaseComesUpWhileTheGatewayStarts_TheGatewayWaitsForIt_ThenServes()
+    {
+        var starting = SluiceProcess.ServeAsync("--data-dir", _dataDir, "--upstream", _upstream!.BaseUrl, "--admin-token", "t0ken",
+            "--postgres", _database!.ConnectionString, "--Sluice:Postgres:StartTimeout=00:00:20");
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.False(starting.IsCompleted, "the gateway answered before its database was up");
+
+        await _server!.StartAgainAsync();
+        await using var gateway = await starting.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var (_, key) = await PostgresGatewaysTests.CreateKeyAsync(gateway.BaseUrl, "alice");
+        await PostgresGatewaysTests.TimeUntilStatusAsync(gateway.BaseUrl, key, HttpStatusCode.OK, TimeSpan.FromSeconds(1));
+        Assert.Contains("cannot be reached yet", gateway.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DatabaseNeverComes_TheGatewayGivesUpAfterTheStartTimeout_SayingWhy()
+    {
+        var clock = Stopwatch.StartNew();
+        var (exitCode, output, errors) = await SluiceProcess.RunAsync("serve", "--urls", "http://127.0.0.1:0", "--data-dir", _dataDir,
+            "--upstream", _upstream!.BaseUrl, "--postgres", _database!.ConnectionString, "--Sluice:Postgres:StartTimeout=00:00:02");
+
+        Assert.NotEqual(0, exitCode);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(25), $"gave up only after {clock.Elapsed}");
+        Assert.Contains($"Sluice cannot start: PostgreSQL 127.0.0.1:{_server!.Port}/{_database.Name}", output + errors, StringComparison.Ordinal);
+    }
+}
