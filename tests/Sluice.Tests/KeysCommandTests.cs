@@ -68,6 +68,42 @@ public sealed class KeysCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Usage_ShowsCallsPerDayKeyAndModel_AndCreditTopsUp()
+    {
+        var sluice = _sluice!;
+        string[] Common() => ["--server", sluice.BaseUrl, "--data-dir", _dataDir];
+        var created = await SluiceProcess.RunAsync(["keys", "create", "--name", "bob", .. Common()]);
+        var lines = created.Output.TrimEnd().Split('\n');
+        var key = lines[^1].Trim();
+        var id = lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries)[0];
+        using (var client = new HttpClient { BaseAddress = new Uri(sluice.BaseUrl + "/") })
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            for (var i = 0; i < 2; i++)
+            {
+                using var ok = await client.PostAsJsonAsync("v1/chat/completions", new { model = "gpt-4o-mini", messages = new[] { new { role = "user", content = "hi" } } });
+                Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+            }
+        }
+
+        var usage = (0, "", "");
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        do
+        {
+            usage = await SluiceProcess.RunAsync(["usage", "--key", id, "--days", "1", .. Common()]);
+            Assert.True(usage.Item1 == 0, usage.Item3);
+        }
+        while (!usage.Item2.Contains("gpt-4o-mini", StringComparison.Ordinal) && DateTime.UtcNow < deadline);
+
+        Assert.Matches(@$"{id}\s+gpt-4o-mini\s+2\s+", usage.Item2);
+        Assert.Matches(@"TOTAL\s+2\s+", usage.Item2);
+
+        var credit = await SluiceProcess.RunAsync(["keys", "credit", id, "--amount", "2.5", .. Common()]);
+        Assert.True(credit.ExitCode == 0, credit.Errors);
+        Assert.Contains("$2.50", credit.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task WrongToken_ExitsNonZero_WithTheServersMessage()
     {
         var result = await SluiceProcess.RunAsync("keys", "list", "--server", _sluice!.BaseUrl, "--admin-token", "wrong");
