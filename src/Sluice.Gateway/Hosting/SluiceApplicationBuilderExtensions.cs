@@ -43,6 +43,7 @@ public static class SluiceApplicationBuilderExtensions
         app.MapHealthChecks("/healthz");
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapSluiceAdmin();
+        app.MapSluiceSelfServicePage();
         return app;
     }
 

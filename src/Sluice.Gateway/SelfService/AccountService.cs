@@ -23,11 +23,10 @@ public sealed class AccountService
     }
 
     /// <summary>Every limit of the key's plan (key, IP from where it asks, each model cap), without counting anything.</summary>
-    public async Task<CounterState[]> LimitsAsync(ApiKey key, Plan plan, UInt128 addressGroup, CancellationToken cancellationToken)
+    public async Task<AdmissionResult> LimitsAsync(ApiKey key, Plan plan, UInt128 addressGroup, CancellationToken cancellationToken)
     {
         LimitCheck[] checks = [.. plan.KeyChecksFor(key.Id, includeCaps: true), .. plan.IpChecksFor(addressGroup)];
-        var peek = await _limiter.PeekAsync(checks, cancellationToken);
-        return peek.Counters;
+        return await _limiter.PeekAsync(checks, cancellationToken);
     }
 
     /// <summary>The balance: a prepaid key's own; for a free or unlimited key, minus everything it has used.</summary>

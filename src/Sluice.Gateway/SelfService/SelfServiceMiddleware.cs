@@ -106,8 +106,9 @@ internal sealed class SelfServiceMiddleware
         var key = feature.Key!;
         var plan = feature.Plan!;
         var cancellation = context.RequestAborted;
-        var now = _accounts.Time.GetUtcNow();
         var limits = await _accounts.LimitsAsync(key, plan, feature.Client.Group, cancellation);
+        // Reset times from the limiter's own clock at the moment it looked, so a calendar reset reads exactly 00:00.
+        var now = limits.TimestampMs > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(limits.TimestampMs) : _accounts.Time.GetUtcNow();
         var (balance, held) = await _accounts.BalanceAsync(key, plan, cancellation);
         var since = _accounts.DayStart(plan);
         var today = await _accounts.UsageByModelAsync(key.Id, since, cancellation);
@@ -117,7 +118,7 @@ internal sealed class SelfServiceMiddleware
             new AccountKey(key.Id, key.Name, key.Display, key.Created.ToUnixTimeSeconds()),
             new AccountPlan(plan.Name, plan.Billing.ToString().ToLowerInvariant(), day, plan.MaxPromptTokens, [.. plan.AllowedModels]),
             feature.Client.GroupText,
-            [.. limits.Select(c => Limit(c, now))],
+            [.. limits.Counters.Select(c => Limit(c, now))],
             new AccountBalance(plan.Billing.ToString().ToLowerInvariant(), balance.Usd, held.Usd),
             new AccountUsage(since, today.Sum(r => r.Requests), today.Aggregate(Money.Zero, (sum, r) => sum + r.Cost).Usd,
                 [.. today.Select(r => new ModelUsage(r.Model, r.Requests, r.PromptTokens, r.CachedTokens, r.CompletionTokens, r.Cost.Usd))]));
