@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Sluice.Core.Billing;
 using Sluice.Core.Keys;
@@ -130,19 +131,33 @@ public static class AdminEndpoints
         return TypedResults.Ok(await BalanceOfAsync(id, balances, cancellationToken));
     }
 
+    /// <summary>Usage over the last <paramref name="days"/> UTC days, optionally for one key, grouped by any of
+    /// <c>day</c>, <c>key</c> and <c>model</c> (all three by default; a dimension left out reads <c>*</c>).</summary>
     internal static async Task<Results<Ok<UsageReport>, OpenAIErrorResult>> UsageAsync(
-        string? key, int? days, IUsageLedger ledger, TimeProvider time, CancellationToken cancellationToken)
+        string? key, int? days, [FromQuery(Name = "group_by")] string? groupBy, IUsageLedger ledger, TimeProvider time, CancellationToken cancellationToken)
     {
         var span = days ?? 7;
         if (span is < 1 or > 366)
         {
             return OpenAIErrorResult.BadRequest("'days' must be between 1 and 366.", "days");
         }
+        var groups = (groupBy ?? "day,key,model").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (groups.Length == 0 || groups.Any(g => g is not ("day" or "key" or "model")))
+        {
+            return OpenAIErrorResult.BadRequest("'group_by' is a comma-separated list of day, key and model.", "group_by");
+        }
+        var byDay = groups.Contains("day");
+        var byKey = groups.Contains("key");
+        var byModel = groups.Contains("model");
         var until = time.GetUtcNow();
         var since = new DateTimeOffset(until.UtcDateTime.Date, TimeSpan.Zero).AddDays(1 - span);
         var rows = await ledger.SummarizeAsync(string.IsNullOrWhiteSpace(key) ? null : key, since, until.AddSeconds(1), cancellationToken);
-        var data = rows.Select(r => new UsageRow(r.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), r.KeyId, r.Model,
-            r.Requests, r.PromptTokens, r.CachedTokens, r.CompletionTokens, r.Cost.Usd)).ToList();
+        var data = rows
+            .GroupBy(r => (Day: byDay ? r.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) : "*", Key: byKey ? r.KeyId : "*", Model: byModel ? r.Model : "*"))
+            .OrderBy(g => g.Key.Day, StringComparer.Ordinal).ThenBy(g => g.Key.Key, StringComparer.Ordinal).ThenBy(g => g.Key.Model, StringComparer.Ordinal)
+            .Select(g => new UsageRow(g.Key.Day, g.Key.Key, g.Key.Model, g.Sum(r => r.Requests), g.Sum(r => r.PromptTokens), g.Sum(r => r.CachedTokens),
+                g.Sum(r => r.CompletionTokens), g.Aggregate(Money.Zero, (sum, r) => sum + r.Cost).Usd))
+            .ToList();
         var totals = new UsageTotals(rows.Sum(r => r.Requests), rows.Sum(r => r.PromptTokens), rows.Sum(r => r.CachedTokens), rows.Sum(r => r.CompletionTokens),
             rows.Aggregate(Money.Zero, (sum, r) => sum + r.Cost).Usd);
         return TypedResults.Ok(new UsageReport(since, until, data, totals));

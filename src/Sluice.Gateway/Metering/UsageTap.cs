@@ -44,8 +44,10 @@ internal sealed class UsageTap : Stream
     /// <summary>The usage the upstream reported, if any.</summary>
     public TokenUsage? Usage { get; private set; }
 
+    private StringBuilder? _streamedText;
+
     /// <summary>The generated text seen in a stream (for counting when the upstream reports no usage).</summary>
-    public StringBuilder StreamedText { get; } = new();
+    public StringBuilder StreamedText => _streamedText ??= new StringBuilder();
 
     public bool IsEventStream => _mode == Mode.EventStream;
 

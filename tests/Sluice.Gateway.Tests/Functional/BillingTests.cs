@@ -198,6 +198,11 @@ public sealed class BillingTests
         // gpt-4o: $2.50 / $10 per million: 9 × 2,500 + 8 × 10,000 nanodollars = $0.0001025.
         Assert.Equal(0.0001025m, rows.Single(r => r.GetProperty("model").GetString() == "gpt-4o").GetProperty("cost_usd").GetDecimal());
         Assert.Equal(3, report.GetProperty("totals").GetProperty("requests").GetInt64());
+        var byKey = await Json(await admin.GetAsync("admin/usage?days=1&group_by=key"));
+        var keyRow = Assert.Single(byKey.GetProperty("data").EnumerateArray(), r => r.GetProperty("key_id").GetString() == id);
+        Assert.Equal(("*", "*", 3L), (keyRow.GetProperty("day").GetString(), keyRow.GetProperty("model").GetString(), keyRow.GetProperty("requests").GetInt64()));
+        using var badGroup = await admin.GetAsync("admin/usage?group_by=planet");
+        Assert.Equal(HttpStatusCode.BadRequest, badGroup.StatusCode);
         Assert.Equal(Money.FromUsd(0.0001025m + 0.0000123m).Usd, report.GetProperty("totals").GetProperty("cost_usd").GetDecimal());
     }
 
