@@ -83,11 +83,12 @@ public sealed partial class InMemoryRequestLimiter
                 : new CounterKey(scope, ((UInt128)reader.ReadUInt64() << 64) | reader.ReadUInt64());
             var window = reader.ReadInt64();
             var count = reader.ReadInt32();
-            var log = new SlidingLog(window);
+            // Exactly as many slots as times: a restart costs no more memory than the counters held before it.
+            var log = new SlidingLog(window, count);
             for (var i = 0; i < count; i++)
             {
                 var time = reader.ReadInt64();
-                log.Append(time, int.MaxValue);
+                log.Append(time, count);
                 lastTime = Math.Max(lastTime, time);
             }
             _logs[counter] = log;

@@ -16,9 +16,9 @@ internal sealed class SlidingLog
     private int _head;
     private int _count;
 
-    public SlidingLog(long windowMs)
+    public SlidingLog(long windowMs, int capacity = InitialCapacity)
     {
-        _ring = new int[InitialCapacity];
+        _ring = new int[Math.Max(capacity, 1)];
         WindowMs = windowMs;
         Order = Interlocked.Increment(ref s_nextOrder);
     }
