@@ -10,6 +10,7 @@ public interface IPostgresChangeSubscriber
     /// <summary>The LISTEN/NOTIFY channel the store's writes notify.</summary>
     string Channel { get; }
 
-    /// <summary>Reads and applies every change since the last one applied. Must be cheap when nothing changed.</summary>
+    /// <summary>Reads and applies every change since the last one this subscriber read. Must be cheap when nothing
+    /// changed. The listener never calls it concurrently.</summary>
     Task CatchUpAsync(CancellationToken cancellationToken);
 }

@@ -120,10 +120,10 @@ public sealed partial class PostgresChangeListener
         }
     }
 
-    [LoggerMessage(EventId = 60, EventName = "ChangeListenerFailed", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 80, EventName = "ChangeListenerFailed", Level = LogLevel.Warning,
         Message = "Listening for changes on PostgreSQL {Database} failed ({Reason}); reconnecting. Known keys keep working; changes are also picked up by polling")]
     private static partial void LogListenFailed(ILogger logger, string database, string reason);
 
-    [LoggerMessage(EventId = 61, EventName = "ChangeListenerRecovered", Level = LogLevel.Information, Message = "Listening for changes on PostgreSQL {Database} again")]
+    [LoggerMessage(EventId = 81, EventName = "ChangeListenerRecovered", Level = LogLevel.Information, Message = "Listening for changes on PostgreSQL {Database} again")]
     private static partial void LogListeningAgain(ILogger logger, string database);
 }

@@ -87,6 +87,29 @@ public sealed class PostgresNotificationTests
     }
 
     [Fact]
+    public async Task DirectoryThatAppliedItsOwnNewerWriteFirst_StillGetsTheOlderKeyWrittenThroughAnotherInstance()
+    {
+        // Instance B creates a key (version 2) while A's key (version 1) is still on its way to B; B's admin API
+        // puts its own key into B's directory at once. Catching up must still bring A's key.
+        await using var database = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync();
+        await using var a = new PostgresDatabase(database.ConnectionString);
+        await using var b = new PostgresDatabase(database.ConnectionString);
+        await a.MigrateAsync(CancellationToken.None);
+        var storeA = new PostgresKeyStore(a);
+        var storeB = new PostgresKeyStore(b);
+        var directoryB = new KeyDirectory();
+        var changesB = new KeyDirectoryChanges(storeB, directoryB);
+
+        var fromA = await storeA.AddAsync(NewApiKey.Create("from a", "free", DateTimeOffset.UnixEpoch).Key, CancellationToken.None);
+        var fromB = await storeB.AddAsync(NewApiKey.Create("from b", "free", DateTimeOffset.UnixEpoch).Key, CancellationToken.None);
+        directoryB.Apply([fromB]);
+        await changesB.CatchUpAsync(CancellationToken.None);
+
+        Assert.Equal(fromA, directoryB.Find(fromA.Hash));
+        Assert.Equal(fromB, directoryB.Find(fromB.Hash));
+    }
+
+    [Fact]
     public async Task ServerRestarts_TheListenerReconnects_CatchesUp_AndLogsTheOutageOnce()
     {
         await using var server = await PostgresServer.StartAsync();

@@ -20,14 +20,28 @@ public sealed class DbMigrateTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _database = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync();
-        _upstream = await FakeUpstreamServer.StartAsync(new FakeUpstreamOptions { RecordRequests = false });
+        try
+        {
+            _database = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync();
+            _upstream = await FakeUpstreamServer.StartAsync(new FakeUpstreamOptions { RecordRequests = false });
+        }
+        catch
+        {
+            await DisposeAsync();
+            throw;
+        }
     }
 
     public async Task DisposeAsync()
     {
-        await _upstream!.DisposeAsync();
-        await _database!.DisposeAsync();
+        if (_upstream is not null)
+        {
+            await _upstream.DisposeAsync();
+        }
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
         foreach (var dir in new[] { _sqliteDir, _postgresDir })
         {
             if (Directory.Exists(dir))

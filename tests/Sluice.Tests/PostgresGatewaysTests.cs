@@ -23,10 +23,27 @@ public sealed class PostgresGatewaysTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _database = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync();
-        _upstream = await FakeUpstreamServer.StartAsync(new FakeUpstreamOptions { RecordRequests = false });
-        // Both start at once on an empty database: they take turns at the migration (advisory lock).
-        _gateways.AddRange(await Task.WhenAll(StartGateway(), StartGateway()));
+        try
+        {
+            _database = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync();
+            _upstream = await FakeUpstreamServer.StartAsync(new FakeUpstreamOptions { RecordRequests = false });
+            // Both start at once on an empty database: they take turns at the migration (advisory lock).
+            Task<SluiceProcess>[] starts = [StartGateway(), StartGateway()];
+            try
+            {
+                await Task.WhenAll(starts);
+            }
+            finally
+            {
+                _gateways.AddRange(starts.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result));
+            }
+        }
+        catch
+        {
+            // xunit does not dispose a test class whose initialisation failed: leave no process behind.
+            await DisposeAsync();
+            throw;
+        }
     }
 
     public async Task DisposeAsync()
@@ -35,12 +52,20 @@ public sealed class PostgresGatewaysTests : IAsyncLifetime
         {
             await gateway.DisposeAsync();
         }
-        await _upstream!.DisposeAsync();
-        await _database!.DisposeAsync();
-        foreach (var dir in _dataDirs)
+        _gateways.Clear();
+        if (_upstream is not null)
+        {
+            await _upstream.DisposeAsync();
+        }
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
+        foreach (var dir in _dataDirs.Where(Directory.Exists))
         {
             Directory.Delete(dir, recursive: true);
         }
+        _dataDirs.Clear();
     }
 
     private Task<SluiceProcess> StartGateway()
@@ -87,6 +112,39 @@ public sealed class PostgresGatewaysTests : IAsyncLifetime
                 await TimeUntilStatusAsync(gateway.BaseUrl, key, HttpStatusCode.OK, OneSecond);
             }
         }
+    }
+
+    [Fact]
+    public async Task CallsThroughAPostgresGateway_AreMetered_TheStoresNotInPostgresYetStillWork()
+    {
+        // The usage ledger has no PostgreSQL backend yet and stays in the data directory's SQLite file: its schema
+        // must be there with --postgres too, or no call would ever reach the usage report.
+        var gateway = _gateways[0];
+        var (_, key) = await CreateKeyAsync(gateway.BaseUrl, "metered");
+        using (var client = new HttpClient { BaseAddress = new Uri(gateway.BaseUrl + "/") })
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            for (var i = 0; i < 2; i++)
+            {
+                using var response = await client.PostAsJsonAsync("v1/chat/completions", new { model = "gpt-4o-mini", messages = new[] { new { role = "user", content = "hi" } } });
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            }
+        }
+
+        using var admin = ServeTests.Admin(gateway.BaseUrl);
+        var clock = Stopwatch.StartNew();
+        long requests;
+        while (true)
+        {
+            using var usage = JsonDocument.Parse(await admin.GetStringAsync("admin/usage"));
+            requests = usage.RootElement.GetProperty("totals").GetProperty("requests").GetInt64();
+            if (requests >= 2 || clock.Elapsed > TimeSpan.FromSeconds(10))
+            {
+                break;
+            }
+            await Task.Delay(100);
+        }
+        Assert.Equal(2, requests);
     }
 
     [Fact]

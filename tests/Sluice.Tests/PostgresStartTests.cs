@@ -16,16 +16,31 @@ public sealed class PostgresStartTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _server = await PostgresServer.StartAsync();
-        _database = await _server.CreateDatabaseAsync();
-        _upstream = await FakeUpstreamServer.StartAsync(new FakeUpstreamOptions { RecordRequests = false });
-        await _server.StopAsync();
+        try
+        {
+            _server = await PostgresServer.StartAsync();
+            _database = await _server.CreateDatabaseAsync();
+            _upstream = await FakeUpstreamServer.StartAsync(new FakeUpstreamOptions { RecordRequests = false });
+            await _server.StopAsync();
+        }
+        catch
+        {
+            // xunit does not dispose a test class whose initialisation failed: leave no process behind.
+            await DisposeAsync();
+            throw;
+        }
     }
 
     public async Task DisposeAsync()
     {
-        await _upstream!.DisposeAsync();
-        await _server!.DisposeAsync();
+        if (_upstream is not null)
+        {
+            await _upstream.DisposeAsync();
+        }
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
         if (Directory.Exists(_dataDir))
         {
             Directory.Delete(_dataDir, recursive: true);
@@ -37,15 +52,33 @@ public sealed class PostgresStartTests : IAsyncLifetime
     {
         var starting = SluiceProcess.ServeAsync("--data-dir", _dataDir, "--upstream", _upstream!.BaseUrl, "--admin-token", "t0ken",
             "--postgres", _database!.ConnectionString, "--Sluice:Postgres:StartTimeout=00:00:20");
-        await Task.Delay(TimeSpan.FromSeconds(3));
-        Assert.False(starting.IsCompleted, "the gateway answered before its database was up");
+        try
+        {
+            // The SQLite file is made just before the first attempt on PostgreSQL: from then on, it is trying.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (!File.Exists(Path.Combine(_dataDir, "sluice.db")))
+            {
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the gateway did not get as far as its database within 30 s");
+                await Task.Delay(50);
+            }
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            Assert.False(starting.IsCompleted, "the gateway answered before its database was up");
 
-        await _server!.StartAgainAsync();
-        await using var gateway = await starting.WaitAsync(TimeSpan.FromSeconds(30));
+            await _server!.StartAgainAsync();
+            var gateway = await starting.WaitAsync(TimeSpan.FromSeconds(30));
 
-        var (_, key) = await PostgresGatewaysTests.CreateKeyAsync(gateway.BaseUrl, "alice");
-        await PostgresGatewaysTests.TimeUntilStatusAsync(gateway.BaseUrl, key, HttpStatusCode.OK, TimeSpan.FromSeconds(1));
-        Assert.Contains("cannot be reached yet", gateway.Output, StringComparison.Ordinal);
+            var (_, key) = await PostgresGatewaysTests.CreateKeyAsync(gateway.BaseUrl, "alice");
+            await PostgresGatewaysTests.TimeUntilStatusAsync(gateway.BaseUrl, key, HttpStatusCode.OK, TimeSpan.FromSeconds(1));
+            Assert.Contains("cannot be reached yet", gateway.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            // ServeAsync gives up by itself after 30 s; whatever it started goes.
+            if (await Task.WhenAny(starting, Task.Delay(TimeSpan.FromSeconds(40))) == starting && starting.IsCompletedSuccessfully)
+            {
+                await (await starting).DisposeAsync();
+            }
+        }
     }
 
     [Fact]

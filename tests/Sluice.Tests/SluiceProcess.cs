@@ -72,9 +72,9 @@ public sealed partial class SluiceProcess : IAsyncDisposable
                     return sluice;
                 }
             }
-            catch (HttpRequestException)
+            catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException)
             {
-                // Not listening yet.
+                // Not listening yet, or too busy starting to answer within the probe's 2 s (a loaded machine).
             }
             await Task.Delay(100);
         }

@@ -62,7 +62,8 @@ internal sealed class AdmissionMiddleware
             return;
         }
         _metrics.Admitted();
-        RateLimitHeaders.Apply(context.Response.Headers, result);
+        // The rate-limit headers go on the answer once, when the upstream's headers are copied (RelayTransformer),
+        // or on an error written here (RelayForwarder).
         context.Response.Headers[RequestIdHeader] = feature.RequestId;
         await _next(context);
     }

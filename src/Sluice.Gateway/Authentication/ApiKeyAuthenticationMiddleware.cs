@@ -17,12 +17,14 @@ internal sealed class ApiKeyAuthenticationMiddleware
     private readonly RequestDelegate _next;
     private readonly KeyDirectory _keys;
     private readonly PlanCatalog _plans;
+    private readonly KeyHashCache _hashes;
 
-    public ApiKeyAuthenticationMiddleware(RequestDelegate next, KeyDirectory keys, PlanCatalog plans)
+    public ApiKeyAuthenticationMiddleware(RequestDelegate next, KeyDirectory keys, PlanCatalog plans, KeyHashCache hashes)
     {
         _next = next;
         _keys = keys;
         _plans = plans;
+        _hashes = hashes;
     }
 
     public Task InvokeAsync(HttpContext context)
@@ -33,7 +35,12 @@ internal sealed class ApiKeyAuthenticationMiddleware
             return Unauthorized(context,
                 "Incorrect API key provided: none. You didn't provide an API key; send it in an Authorization header using Bearer auth (Authorization: Bearer sk-…).");
         }
-        var key = _keys.Find(KeyHash.Of(presented));
+        var remembered = _hashes.TryGet(presented, out var hash);
+        if (!remembered)
+        {
+            hash = KeyHash.Of(presented);
+        }
+        var key = _keys.Find(hash);
         if (key is null)
         {
             return Unauthorized(context, $"Incorrect API key provided: {ApiKeySecret.Display(presented)}. Check the key you were given by this Sluice server's operator.");
@@ -48,6 +55,10 @@ internal sealed class ApiKeyAuthenticationMiddleware
             return OpenAIErrors.WriteAsync(context, StatusCodes.Status403Forbidden,
                 $"The plan '{key.Plan}' of this API key is not offered by this server any more; ask the operator to move the key to another plan.",
                 OpenAIErrors.InvalidRequest, "plan_not_found");
+        }
+        if (!remembered)
+        {
+            _hashes.Remember(presented, hash);
         }
         var feature = context.Features.GetRequiredFeature<SluiceRequestFeature>();
         feature.Key = key;

@@ -57,11 +57,6 @@ internal sealed class PrepaidHoldMiddleware
         {
             await _limiter.ReleaseAsync(feature.Checks!, feature.Admission, CancellationToken.None);
             var balance = await _balances.GetAsync(feature.Key.Id, context.RequestAborted);
-            foreach (var header in Admission.RateLimitHeaders.UpstreamHeaders)
-            {
-                // Given back: the admitted call's counts no longer apply.
-                context.Response.Headers.Remove(header);
-            }
             await OpenAIErrors.WriteAsync(context, StatusCodes.Status429TooManyRequests,
                 string.Create(CultureInfo.InvariantCulture,
                     $"You exceeded your current quota, please check your plan and billing details. This call can cost up to {estimate} ({prompt} prompt tokens and up to {completion} completion tokens of {feature.Model}), but the key's balance has {balance.Available} available. Ask the operator to top up the key, or lower max_tokens."),

@@ -48,6 +48,11 @@ public static class SluiceServiceCollectionExtensions
         services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.Section);
 
         services.AddSingleton<DataDirectory>();
+        services.AddOptions<Logging.AccessLogOptions>().BindConfiguration(Logging.AccessLogOptions.Section)
+            .Validate(o => o.FlushInterval > TimeSpan.Zero, $"{Logging.AccessLogOptions.Section}:FlushInterval must be positive.")
+            .ValidateOnStart();
+        services.AddSingleton<Logging.AccessLog>();
+        services.AddHostedService(provider => provider.GetRequiredService<Logging.AccessLog>());
         services.AddSingleton(provider =>
         {
             var errors = new List<string>();
@@ -59,6 +64,7 @@ public static class SluiceServiceCollectionExtensions
         // Storage first: its start-up step (schema) runs before the others.
         services.AddSluiceStorage();
         services.AddSingleton<KeyDirectory>();
+        services.AddSingleton<KeyHashCache>();
 
         // The limiter: embedded, or Redis behind the outage policy.
         services.AddSluiceLimiter();

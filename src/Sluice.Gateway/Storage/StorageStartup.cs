@@ -36,9 +36,11 @@ internal sealed partial class StorageStartup : IHostedService
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _dataDirectory.EnsureExists();
+        // The SQLite file's schema is brought up to date with PostgreSQL too: the stores that have no PostgreSQL
+        // backend yet (the usage ledger and balances) still live there.
+        await _services.GetRequiredService<SqliteDatabase>().MigrateAsync(cancellationToken);
         if (!_postgres.Enabled)
         {
-            await _services.GetRequiredService<SqliteDatabase>().MigrateAsync(cancellationToken);
             return;
         }
         var database = _services.GetRequiredService<PostgresDatabase>();
@@ -68,8 +70,9 @@ internal sealed partial class StorageStartup : IHostedService
                 }
                 await Task.Delay(RetryInterval, _time, cancellationToken);
             }
-            catch (Exception exception) when (exception is StoreUnavailableException or PostgresSchemaTooNewException)
+            catch (Exception exception) when (exception is StoreUnavailableException or PostgresSchemaTooNewException or Npgsql.NpgsqlException)
             {
+                // Unreachable for too long, a newer schema, or an answer such as a wrong password or a missing database.
                 LogFailed(_logger, database.Description, exception.Message);
                 throw;
             }
@@ -78,17 +81,17 @@ internal sealed partial class StorageStartup : IHostedService
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(EventId = 70, EventName = "PostgresMigrated", Level = LogLevel.Information,
+    [LoggerMessage(EventId = 82, EventName = "PostgresMigrated", Level = LogLevel.Information,
         Message = "PostgreSQL {Database}: schema migrated from version {From} to {To} ({Steps} steps)")]
     private static partial void LogMigrated(ILogger logger, string database, int from, int to, int steps);
 
-    [LoggerMessage(EventId = 71, EventName = "PostgresUpToDate", Level = LogLevel.Information, Message = "PostgreSQL {Database}: schema is up to date (version {Version})")]
+    [LoggerMessage(EventId = 83, EventName = "PostgresUpToDate", Level = LogLevel.Information, Message = "PostgreSQL {Database}: schema is up to date (version {Version})")]
     private static partial void LogUpToDate(ILogger logger, string database, int version);
 
-    [LoggerMessage(EventId = 72, EventName = "PostgresWaiting", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 84, EventName = "PostgresWaiting", Level = LogLevel.Warning,
         Message = "PostgreSQL {Database} cannot be reached yet ({Reason}); waiting up to {Seconds} s (Sluice:Postgres:StartTimeout)")]
     private static partial void LogWaiting(ILogger logger, string database, double seconds, string reason);
 
-    [LoggerMessage(EventId = 73, EventName = "PostgresStartFailed", Level = LogLevel.Critical, Message = "Sluice cannot start: PostgreSQL {Database}: {Reason}")]
+    [LoggerMessage(EventId = 85, EventName = "PostgresStartFailed", Level = LogLevel.Critical, Message = "Sluice cannot start: PostgreSQL {Database}: {Reason}")]
     private static partial void LogFailed(ILogger logger, string database, string reason);
 }

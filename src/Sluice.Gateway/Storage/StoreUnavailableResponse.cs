@@ -41,7 +41,7 @@ internal sealed partial class StoreUnavailableResponse : IExceptionHandler
             OpenAIErrors.ServerError, "database_unavailable");
     }
 
-    [LoggerMessage(EventId = 74, EventName = "DatabaseUnavailableAnswered", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 86, EventName = "DatabaseUnavailableAnswered", Level = LogLevel.Warning,
         Message = "{Method} {Path} answered 503: the key database is unavailable ({Reason})")]
     private static partial void LogAnswered(ILogger logger, string method, string path, string reason);
 }

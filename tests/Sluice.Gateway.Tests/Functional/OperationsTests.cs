@@ -1,7 +1,5 @@
-using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Sluice.Core.Keys;
 using Sluice.FakeUpstream;
@@ -14,31 +12,41 @@ namespace Sluice.Gateway.Tests.Functional;
 public sealed class OperationsTests
 {
     [Fact]
-    public async Task RequestLog_OneLinePerRequest_WithKeyIdIpModelStatusLatency_NeverTheKey()
+    public async Task AccessLog_OneLinePerRequest_WithKeyIdIpModelStatusLatency_NeverTheKey()
     {
-        var logs = new CapturingLoggerProvider();
         await using var fake = await FakeUpstreamServer.StartAsync(new FakeUpstreamOptions());
-        await using var gateway = await GatewayHost.StartAsync(fake.BaseUrl, new Dictionary<string, string?> { ["Logging:LogLevel:Sluice.Requests"] = "Information" },
-            services => services.AddSingleton<ILoggerProvider>(logs));
+        await using var gateway = await GatewayHost.StartAsync(fake.BaseUrl);
         var (id, key) = await gateway.CreateKeyAsync();
         using var client = gateway.ClientFrom(7, key);
 
+        string requestId;
         using (var ok = await client.PostAsync("v1/chat/completions", RelayFixture.Chat("gpt-4o-mini")))
         {
             Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+            requestId = ok.Headers.GetValues("x-sluice-request-id").Single();
         }
         using var anonymous = gateway.ClientFrom(7);
         using (var denied = await anonymous.PostAsync("v1/chat/completions", RelayFixture.Chat()))
         {
             Assert.Equal(HttpStatusCode.Unauthorized, denied.StatusCode);
         }
+        using (var forged = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions"))
+        {
+            forged.Headers.Authorization = new("Bearer", key);
+            forged.Content = new StringContent("{\"model\":\"evil\\nfake line status=200\",\"messages\":[]}", System.Text.Encoding.UTF8, "application/json");
+            using var refused = await client.SendAsync(forged);
+        }
         await gateway.StopAsync();
 
-        var lines = logs.Entries.Where(e => e.Category == "Sluice.Requests" && e.Message.Contains("/v1/chat/completions", StringComparison.Ordinal)).ToList();
-        Assert.Equal(2, lines.Count);
-        Assert.Matches($"^POST /v1/chat/completions 200 [0-9.]+ms key={id} ip=127.0.0.7 model=gpt-4o-mini$", lines[0].Message);
-        Assert.Matches("^POST /v1/chat/completions 401 [0-9.]+ms key=- ip=127.0.0.7 model=-$", lines[1].Message);
-        Assert.DoesNotContain(logs.Entries, e => e.Message.Contains(key, StringComparison.Ordinal) || e.Message.Contains("sk-upstream-secret", StringComparison.Ordinal));
+        var lines = gateway.AccessLogLines().Where(l => l.Contains("path=/v1/chat/completions", StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, lines.Count);
+        Assert.Matches($"^\\d{{4}}-\\d\\d-\\d\\dT[0-9:.]+Z method=POST path=/v1/chat/completions status=200 latency_ms=[0-9.]+ key={id} ip=127.0.0.7 model=gpt-4o-mini id={requestId}$", lines[0]);
+        Assert.Matches("status=401 latency_ms=[0-9.]+ key=- ip=127.0.0.7 model=- id=-$", lines[1]);
+        // A model name with a line break cannot forge a line: it is quoted and escaped.
+        Assert.Contains("model=\"evil\\nfake line status=200\"", lines[2], StringComparison.Ordinal);
+        var all = string.Join("\n", gateway.AccessLogLines());
+        Assert.DoesNotContain(key, all, StringComparison.Ordinal);
+        Assert.DoesNotContain("sk-upstream-secret", all, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -95,28 +103,4 @@ public sealed class OperationsTests
         AggregateException aggregate => aggregate.InnerExceptions.SelectMany(Failures).ToList(),
         _ => [exception.Message],
     };
-
-    private sealed class CapturingLoggerProvider : ILoggerProvider
-    {
-        public ConcurrentQueue<(string Category, string Message)> Queue { get; } = new();
-
-        public List<(string Category, string Message)> Entries => [.. Queue];
-
-        public ILogger CreateLogger(string categoryName) => new Logger(categoryName, Queue);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(string category, ConcurrentQueue<(string, string)> queue) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                queue.Enqueue((category, formatter(state, exception)));
-        }
-    }
 }

@@ -29,6 +29,19 @@ public sealed class GatewayHost : IAsyncDisposable
 
     public string DataDir { get; }
 
+    /// <summary>The access log lines written so far (the log is flushed every 50 ms and at a stop).</summary>
+    public string[] AccessLogLines()
+    {
+        var path = Path.Combine(DataDir, "access.log");
+        if (!File.Exists(path))
+        {
+            return [];
+        }
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    }
+
     public string BaseUrl { get; private set; } = "";
 
     public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("Not started.");
@@ -45,6 +58,9 @@ public sealed class GatewayHost : IAsyncDisposable
             ["Sluice:Upstream:ApiKey"] = "sk-upstream-secret",
             ["Sluice:Admin:Token"] = AdminToken,
             ["Logging:LogLevel:Default"] = "Warning",
+            // The access log goes to a file in the data directory: quiet, and there for tests to read.
+            ["Sluice:AccessLog:Path"] = Path.Combine(dataDir, "access.log"),
+            ["Sluice:AccessLog:FlushInterval"] = "00:00:00.05",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

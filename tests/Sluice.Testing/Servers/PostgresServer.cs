@@ -17,6 +17,7 @@ namespace Sluice.Testing.Servers;
 public sealed class PostgresServer : IAsyncDisposable
 {
     private const string OsUser = "postgres";
+    private const string DirectoryPrefix = "sluice-pg-";
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
     private static readonly SemaphoreSlim SharedGate = new(1, 1);
     private static readonly List<PostgresServer> Running = [];
@@ -47,7 +48,7 @@ public sealed class PostgresServer : IAsyncDisposable
     private PostgresServer(int port)
     {
         Port = port;
-        _directory = Path.Combine(Path.GetTempPath(), "sluice-pg-" + Guid.NewGuid().ToString("N")[..10]);
+        _directory = Path.Combine(Path.GetTempPath(), DirectoryPrefix + Guid.NewGuid().ToString("N")[..10]);
         Directory.CreateDirectory(_directory);
     }
 
@@ -93,6 +94,7 @@ public sealed class PostgresServer : IAsyncDisposable
     /// <summary>A server of the test's own, for tests that stop and start it.</summary>
     public static async Task<PostgresServer> StartAsync()
     {
+        SweepLeftovers();
         var server = new PostgresServer(FreePort());
         try
         {
@@ -276,6 +278,28 @@ public sealed class PostgresServer : IAsyncDisposable
         lock (Running)
         {
             Running.Remove(this);
+        }
+    }
+
+    /// <summary>The test host may be killed before its exit handler has deleted a server's directory (about 20 MB):
+    /// remove those of earlier runs, recognisable by their age and by having no running server.</summary>
+    private static void SweepLeftovers()
+    {
+        foreach (var directory in Directory.GetDirectories(Path.GetTempPath(), DirectoryPrefix + "*"))
+        {
+            if (Path.GetFileName(directory).Length == DirectoryPrefix.Length + 10
+                && Directory.GetLastWriteTimeUtc(directory) < DateTime.UtcNow.AddMinutes(-30)
+                && !File.Exists(Path.Combine(directory, "data", "postmaster.pid")))
+            {
+                try
+                {
+                    Directory.Delete(directory, recursive: true);
+                }
+                catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+                {
+                    // Someone else's, or in use: leave it.
+                }
+            }
         }
     }
 
