@@ -21,6 +21,7 @@ internal sealed partial class KeyDirectorySync : IHostedService, IDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private Task? _loop;
+    private long _position;
 
     public KeyDirectorySync(IKeyStore store, KeyDirectory directory, TimeProvider time, ILogger<KeyDirectorySync> logger)
     {
@@ -34,6 +35,7 @@ internal sealed partial class KeyDirectorySync : IHostedService, IDisposable
     {
         var keys = await _store.ChangedSinceAsync(0, cancellationToken);
         _directory.Apply(keys);
+        Advance(keys);
         LogLoaded(_logger, _directory.Count);
         _loop = RefreshLoopAsync(_stopping.Token);
     }
@@ -49,11 +51,25 @@ internal sealed partial class KeyDirectorySync : IHostedService, IDisposable
 
     public void Dispose() => _stopping.Dispose();
 
+    private void Advance(IReadOnlyList<ApiKey> keys)
+    {
+        foreach (var key in keys)
+        {
+            if (key.Version > _position)
+            {
+                Volatile.Write(ref _position, key.Version);
+            }
+        }
+    }
+
     /// <summary>Applies every change since the directory's version; returns how many keys changed.</summary>
     public async Task<int> RefreshAsync(CancellationToken cancellationToken)
     {
-        var changed = await _store.ChangedSinceAsync(_directory.Version, cancellationToken);
+        // Read from this loop's own position, not the directory's version: the admin API applies its own new keys at
+        // once, which would move that version past keys other instances created meanwhile and skip them.
+        var changed = await _store.ChangedSinceAsync(Volatile.Read(ref _position), cancellationToken);
         _directory.Apply(changed);
+        Advance(changed);
         return changed.Count;
     }
 

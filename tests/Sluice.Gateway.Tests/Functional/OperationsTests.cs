@@ -97,6 +97,31 @@ public sealed class OperationsTests
         Assert.Equal(HttpStatusCode.OK, status);
     }
 
+    [Fact]
+    public async Task KeyAddedElsewhere_ThenOneCreatedHere_BothWorkWithinASecond()
+    {
+        await using var relay = await RelayFixture.StartAsync();
+        var store = relay.Gateway.Services.GetRequiredService<IKeyStore>();
+        // Another instance adds a key; before this instance polls, its own admin API creates a newer one.
+        var elsewhere = NewApiKey.Create("elsewhere", "free", DateTimeOffset.UtcNow);
+        await store.AddAsync(elsewhere.Key, CancellationToken.None);
+        var (_, here) = await relay.Gateway.CreateKeyAsync("here");
+
+        using var client = relay.Gateway.ClientFrom(2, elsewhere.Secret);
+        var status = HttpStatusCode.Unauthorized;
+        var deadline = DateTime.UtcNow.AddSeconds(1.5);
+        while (status != HttpStatusCode.OK && DateTime.UtcNow < deadline)
+        {
+            using var response = await client.GetAsync("v1/models");
+            status = response.StatusCode;
+            await Task.Delay(status == HttpStatusCode.OK ? 0 : 50);
+        }
+        Assert.Equal(HttpStatusCode.OK, status);
+        using var mine = relay.Gateway.ClientFrom(2, here);
+        using var ok = await mine.GetAsync("v1/models");
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+    }
+
     private static List<string> Failures(Exception exception) => exception switch
     {
         OptionsValidationException validation => [.. validation.Failures],
