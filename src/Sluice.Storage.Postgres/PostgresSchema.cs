@@ -30,6 +30,53 @@ public static class PostgresSchema
                 version  bigint      NOT NULL UNIQUE
             );
             """),
+        new(2, "usage ledger and balances", """
+            -- Every metered call, exactly once (the request id is the key). Money in integer nanodollars.
+            CREATE TABLE usage_ledger (
+                request_id        text        NOT NULL PRIMARY KEY,
+                time              timestamptz NOT NULL,
+                key_id            text        NOT NULL,
+                client_ip         text        NOT NULL,
+                model             text        NOT NULL,
+                endpoint          text        NOT NULL,
+                status            integer     NOT NULL,
+                prompt_tokens     bigint      NOT NULL,
+                cached_tokens     bigint      NOT NULL,
+                completion_tokens bigint      NOT NULL,
+                cost              bigint      NOT NULL,
+                latency_ms        integer     NOT NULL,
+                streamed          boolean     NOT NULL,
+                outcome           smallint    NOT NULL,
+                source            smallint    NOT NULL,
+                held              bigint      NULL
+            );
+            CREATE INDEX usage_ledger_key_time ON usage_ledger (key_id, time);
+            CREATE INDEX usage_ledger_time ON usage_ledger (time);
+
+            -- Prepaid balances, the amounts held for calls in flight, and every change.
+            CREATE TABLE balances (
+                key_id  text   NOT NULL PRIMARY KEY,
+                balance bigint NOT NULL DEFAULT 0,
+                held    bigint NOT NULL DEFAULT 0
+            );
+            CREATE TABLE balance_holds (
+                request_id text        NOT NULL PRIMARY KEY,
+                key_id     text        NOT NULL,
+                amount     bigint      NOT NULL,
+                created    timestamptz NOT NULL
+            );
+            CREATE TABLE balance_changes (
+                id            bigserial   NOT NULL PRIMARY KEY,
+                key_id        text        NOT NULL,
+                time          timestamptz NOT NULL,
+                amount        bigint      NOT NULL,
+                balance_after bigint      NOT NULL,
+                kind          smallint    NOT NULL,
+                request_id    text        NULL UNIQUE,
+                note          text        NULL
+            );
+            CREATE INDEX balance_changes_key ON balance_changes (key_id, id);
+            """),
     ];
 
     /// <summary>The schema version this build knows: the last step's number.</summary>

@@ -120,6 +120,25 @@ public sealed class PostgresOutageGatewayTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
         }
         await PostgresGatewaysTests.TimeUntilStatusAsync(a.BaseUrl, key, HttpStatusCode.Unauthorized, TimeSpan.FromSeconds(1));
+
+        // The 30 calls relayed during the outage were kept in each instance's ledger buffer and written once the
+        // database was back: none lost, none twice.
+        using (var admin = ServeTests.Admin(a.BaseUrl))
+        {
+            var clock = Stopwatch.StartNew();
+            long requests;
+            while (true)
+            {
+                using var usage = JsonDocument.Parse(await admin.GetStringAsync($"admin/usage?key={id}&days=1&group_by=key"));
+                requests = usage.RootElement.GetProperty("totals").GetProperty("requests").GetInt64();
+                if (requests >= 30 || clock.Elapsed > TimeSpan.FromSeconds(30))
+                {
+                    break;
+                }
+                await Task.Delay(200);
+            }
+            Assert.Equal(30, requests);
+        }
     }
 
     private static async Task<List<HttpStatusCode>> ChatAsync(string baseUrl, string key, int count)

@@ -1,15 +1,10 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Sluice.Core.Billing;
-using Sluice.Core.Usage;
-using Sluice.Storage.Sqlite;
 
 namespace Sluice.Gateway.Metering;
 
 public static class MeteringServiceCollectionExtensions
 {
-    /// <summary>Token counting, the ledger writer, and the ledger and balance stores (embedded SQLite unless the
-    /// storage registration already chose another backend).</summary>
+    /// <summary>Token counting, the ledger writer and the account views (the stores come from <c>AddSluiceStorage</c>).</summary>
     public static IServiceCollection AddSluiceMetering(this IServiceCollection services)
     {
         services.AddOptions<MeteringOptions>().BindConfiguration(MeteringOptions.Section)
@@ -18,9 +13,6 @@ public static class MeteringServiceCollectionExtensions
             .Validate(o => o.FlushInterval >= TimeSpan.Zero, $"{MeteringOptions.Section}:FlushInterval must not be negative.")
             .ValidateOnStart();
         services.AddSingleton<TokenCounter>();
-        services.TryAddSingleton<SqliteUsageStore>();
-        services.TryAddSingleton<IUsageLedger>(provider => provider.GetRequiredService<SqliteUsageStore>());
-        services.TryAddSingleton<IBalanceStore>(provider => provider.GetRequiredService<SqliteUsageStore>());
         services.AddSingleton<SelfService.AccountService>();
         services.AddSingleton<LedgerWriter>();
         services.AddHostedService(provider => provider.GetRequiredService<LedgerWriter>());

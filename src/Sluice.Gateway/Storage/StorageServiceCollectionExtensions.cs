@@ -1,6 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Sluice.Core.Billing;
 using Sluice.Core.Keys;
+using Sluice.Core.Usage;
 using Sluice.Gateway.Hosting;
 using Sluice.Storage.Postgres;
 using Sluice.Storage.Sqlite;
@@ -10,7 +12,7 @@ namespace Sluice.Gateway.Storage;
 public static class StorageServiceCollectionExtensions
 {
     /// <summary>
-    /// The durable stores (keys): the embedded SQLite file under the data directory, or, with
+    /// The durable stores (keys, the usage ledger, balances): the embedded SQLite file under the data directory, or, with
     /// <c>Sluice:Postgres:ConnectionString</c>, PostgreSQL shared by every instance, with a LISTEN/NOTIFY listener
     /// that brings changes made through other instances into memory at once.
     /// </summary>
@@ -26,6 +28,16 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<IKeyStore>(provider => provider.GetRequiredService<IOptions<PostgresOptions>>().Value.Enabled
             ? provider.GetRequiredService<PostgresKeyStore>()
             : new SqliteKeyStoreFaults(provider.GetRequiredService<SqliteKeyStore>()));
+
+        // The usage ledger and balances live with the keys.
+        services.AddSingleton<SqliteUsageStore>();
+        services.AddSingleton<PostgresUsageStore>();
+        services.AddSingleton<IUsageLedger>(provider => provider.GetRequiredService<IOptions<PostgresOptions>>().Value.Enabled
+            ? provider.GetRequiredService<PostgresUsageStore>()
+            : provider.GetRequiredService<SqliteUsageStore>());
+        services.AddSingleton<IBalanceStore>(provider => provider.GetRequiredService<IOptions<PostgresOptions>>().Value.Enabled
+            ? provider.GetRequiredService<PostgresUsageStore>()
+            : provider.GetRequiredService<SqliteUsageStore>());
 
         // What follows PostgreSQL's notifications: the key directory (later also plans and balances).
         services.AddSingleton<IPostgresChangeSubscriber>(provider =>
