@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Sluice.Gateway.Hosting;
 
@@ -55,11 +57,11 @@ internal static class ServeCommand
 
     private static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
     {
+        WebApplication app;
         try
         {
-            var app = SluiceApplication.Create(args);
-            await app.RunAsync();
-            return 0;
+            app = SluiceApplication.Create(args);
+            await app.StartAsync(cancellationToken);
         }
         catch (Exception exception) when (ConfigurationErrors(exception) is { Count: > 0 } errors)
         {
@@ -70,6 +72,30 @@ internal static class ServeCommand
             }
             return 2;
         }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // A start-up step failed (the database unreachable past its start timeout, a wrong password, a data
+            // directory that cannot be written): say what, without a stack trace; the log above has the details.
+            await Console.Error.WriteLineAsync($"Sluice cannot start: {Describe(exception)}");
+            return 1;
+        }
+        // Ctrl-C and SIGTERM reach the host (its console lifetime), which then stops gracefully.
+        await app.WaitForShutdownAsync(CancellationToken.None);
+        await app.DisposeAsync();
+        return 0;
+    }
+
+    private static string Describe(Exception exception)
+    {
+        var parts = new List<string>();
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            if (parts.Count == 0 || !parts[^1].Contains(current.Message, StringComparison.Ordinal))
+            {
+                parts.Add(current.Message);
+            }
+        }
+        return string.Join(" — ", parts);
     }
 
     /// <summary>Every option validation failure inside <paramref name="exception"/>.</summary>
