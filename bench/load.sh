@@ -178,7 +178,7 @@ for round in $(seq "$ROUNDS"); do
   fi
 done
 
-logged=$(grep -c 'POST /v1/chat/completions 200' "$work/sluice.log" || true)
+logged=$(grep -c 'path=/v1/chat/completions status=200' "$work/sluice.log" || true)
 
 echo
 echo "target columns: req/s, latency p50/p99 (ms), requests in the measured run, CPU per request (µs) of the target"
@@ -205,4 +205,4 @@ awk -v rounds="$ROUNDS" '
     printf "Target: Sluice <= 1.25 x pass-through CPU/request: %s (%.3f to %.3f; met in %d of %d rounds)\n", (okc == rounds ? "MET" : "MISSED"), minc, maxc, okc, rounds
   }' "$work/rows"
 echo
-echo "Sluice logged $logged 'POST /v1/chat/completions 200' lines (stdout to a file); load average now $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "Sluice logged $logged 'path=/v1/chat/completions status=200' lines (stdout to a file); load average now $(cut -d' ' -f1-3 /proc/loadavg)"

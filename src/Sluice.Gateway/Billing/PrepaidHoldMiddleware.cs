@@ -31,15 +31,17 @@ internal sealed class PrepaidHoldMiddleware
         _time = time;
     }
 
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context)
     {
         var feature = context.Features.GetRequiredFeature<SluiceRequestFeature>();
         var price = feature.Rules?.Price;
-        if (feature.Plan!.Billing != BillingMode.Prepaid || feature.Admission is not { Admitted: true } || price is null || price.IsFree)
-        {
-            await _next(context);
-            return;
-        }
+        return feature.Plan!.Billing != BillingMode.Prepaid || feature.Admission is not { Admitted: true } || price is null || price.IsFree
+            ? _next(context)
+            : HoldAsync(context, feature, price);
+    }
+
+    private async Task HoldAsync(HttpContext context, SluiceRequestFeature feature, Price price)
+    {
         var prompt = feature.PromptTokens ??= _tokens.CountPrompt(feature.Model, context.Request.Path.Value ?? "", feature.Body.Span);
         var completion = feature.MaxTokens ?? price.DefaultMaxTokens;
         var estimate = price.Cost(prompt, 0, completion);
@@ -50,12 +52,12 @@ internal sealed class PrepaidHoldMiddleware
         }
         catch
         {
-            await _limiter.ReleaseAsync(feature.Checks!, feature.Admission, CancellationToken.None);
+            await _limiter.ReleaseAsync(feature.Checks!, feature.Admission!, CancellationToken.None);
             throw;
         }
         if (!held)
         {
-            await _limiter.ReleaseAsync(feature.Checks!, feature.Admission, CancellationToken.None);
+            await _limiter.ReleaseAsync(feature.Checks!, feature.Admission!, CancellationToken.None);
             var balance = await _balances.GetAsync(feature.Key.Id, context.RequestAborted);
             await OpenAIErrors.WriteAsync(context, StatusCodes.Status429TooManyRequests,
                 string.Create(CultureInfo.InvariantCulture,

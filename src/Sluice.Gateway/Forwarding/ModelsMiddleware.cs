@@ -15,13 +15,13 @@ internal sealed class ModelsMiddleware
         _cache = cache;
     }
 
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context) =>
+        HttpMethods.IsGet(context.Request.Method) && context.Request.Path.Equals("/v1/models", StringComparison.Ordinal)
+            ? ListAsync(context)
+            : _next(context);
+
+    private async Task ListAsync(HttpContext context)
     {
-        if (!HttpMethods.IsGet(context.Request.Method) || !context.Request.Path.Equals("/v1/models", StringComparison.Ordinal))
-        {
-            await _next(context);
-            return;
-        }
         var entry = await _cache.GetAsync(context.RequestAborted);
         if (entry is null)
         {

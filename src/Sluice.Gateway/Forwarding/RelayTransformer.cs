@@ -29,11 +29,14 @@ internal sealed class RelayTransformer : HttpTransformer
 
     public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
-        await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
+        // Dropped before YARP copies the headers (cheaper than removing them from the outgoing message afterwards);
+        // nothing after forwarding reads them.
+        var incoming = httpContext.Request.Headers;
         foreach (var header in RequestHeadersToDrop)
         {
-            proxyRequest.Headers.Remove(header);
+            incoming.Remove(header);
         }
+        await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
         if (_authorization is not null)
         {
             proxyRequest.Headers.TryAddWithoutValidation("Authorization", _authorization);

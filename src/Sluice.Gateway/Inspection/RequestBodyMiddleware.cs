@@ -3,7 +3,6 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
-using Microsoft.Net.Http.Headers;
 using Sluice.Gateway.Errors;
 using Sluice.Gateway.Hosting;
 
@@ -25,14 +24,11 @@ internal sealed class RequestBodyMiddleware
         _maxBytes = options.Value.MaxRequestBodyBytes;
     }
 
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context) => HasJsonBody(context.Request) ? InspectAsync(context) : _next(context);
+
+    private async Task InspectAsync(HttpContext context)
     {
         var request = context.Request;
-        if (!HasJsonBody(request))
-        {
-            await _next(context);
-            return;
-        }
         if (request.ContentLength > _maxBytes)
         {
             await TooLarge(context);
@@ -73,9 +69,20 @@ internal sealed class RequestBodyMiddleware
 
     private static bool HasJsonBody(HttpRequest request) =>
         (HttpMethods.IsPost(request.Method) || HttpMethods.IsPut(request.Method) || HttpMethods.IsPatch(request.Method))
-        && request.ContentType is { } type
-        && MediaTypeHeaderValue.TryParse(type, out var media)
-        && media.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase);
+        && IsJson(request.ContentType);
+
+    /// <summary><c>application/json</c>, in any case, with or without parameters (<c>; charset=utf-8</c>).</summary>
+    internal static bool IsJson(ReadOnlySpan<char> contentType)
+    {
+        const string Json = "application/json";
+        contentType = contentType.Trim();
+        if (!contentType.StartsWith(Json, StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+        var rest = contentType[Json.Length..].TrimStart();
+        return rest.IsEmpty || rest[0] == ';';
+    }
 
     /// <summary>Reads the body; null when it is larger than allowed.</summary>
     private async Task<PooledBody?> ReadAsync(HttpRequest request, CancellationToken cancellationToken)

@@ -33,15 +33,15 @@ internal sealed class MeteringMiddleware
         _time = time;
     }
 
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context)
     {
         var feature = context.Features.GetRequiredFeature<SluiceRequestFeature>();
-        if (feature.Admission is not { Admitted: true })
-        {
-            // Not counted (e.g. one model's description): not metered either.
-            await _next(context);
-            return;
-        }
+        // Not counted (e.g. one model's description): not metered either.
+        return feature.Admission is { Admitted: true } ? MeterAsync(context, feature) : _next(context);
+    }
+
+    private async Task MeterAsync(HttpContext context, SluiceRequestFeature feature)
+    {
         var started = _time.GetTimestamp();
         var at = _time.GetUtcNow();
         var strip = StreamOptionsInjector.Applies(context.Request, feature);
