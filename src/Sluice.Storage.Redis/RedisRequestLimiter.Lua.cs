@@ -6,9 +6,10 @@ public sealed partial class RedisRequestLimiter
     /// One decision, atomically. KEYS[1] = the clock, KEYS[2] = the request id, KEYS[3..] = one list per counter
     /// (admission times in ms, newest on the left). ARGV[1] = mode (a = admit, p = peek, r = release),
     /// ARGV[2] = time (ms) to use instead of Redis TIME (tests) or '', ARGV[3] = request-id TTL in ms,
-    /// ARGV[4] = timestamp to release (mode r), then ARGV[5..] = limit, window-ms, zone offset-ms per counter
-    /// (the offset is '' for a rolling window; for a calendar-day limit it is the zone's UTC offset, and the
-    /// counter holds only times since the zone's last midnight).
+    /// ARGV[4] = timestamp to release (mode r), then ARGV[5..] = limit, window-ms, days per counter (days is ''
+    /// for a rolling window; for a calendar-day limit it is "previous start,start,end,next end" in ms, the zone's
+    /// days around the gateway's clock, and the counter holds only times since the start of the day Redis's
+    /// time falls into).
     /// Replies with integers: admitted (1/0), the time used, then used, reset-after, retry-after per counter.
     /// </summary>
     internal const string Script = """
@@ -45,14 +46,16 @@ public sealed partial class RedisRequestLimiter
           local key = KEYS[i + 2]
           local limit = tonumber(ARGV[2 + 3 * i])
           local window = tonumber(ARGV[3 + 3 * i])
-          local offset = ARGV[4 + 3 * i]
-          if offset == '' then
+          local days = ARGV[4 + 3 * i]
+          if days == '' then
             cutoff[i] = now - window
           else
-            local o = tonumber(offset)
-            local start = math.floor((now + o) / 86400000) * 86400000 - o
+            local b = {}
+            for v in string.gmatch(days, '[^,]+') do b[#b + 1] = tonumber(v) end
+            local start, finish = b[2], b[3]
+            if now < start then start, finish = b[1], b[2] elseif now >= finish then start, finish = b[3], b[4] end
             cutoff[i] = start - 1
-            dayend[i] = start + 86400000
+            dayend[i] = finish
           end
           while true do
             local oldest = redis.call('LINDEX', key, -1)

@@ -80,7 +80,7 @@ public sealed partial class RedisRequestLimiter : IRequestLimiter
             var policy = checks[i].Policy;
             values[FixedArguments + (3 * i)] = policy.Limit;
             values[FixedArguments + (3 * i) + 1] = policy.WindowMs;
-            values[FixedArguments + (3 * i) + 2] = policy.CalendarZone is null ? "" : policy.OffsetMs((_clock ?? TimeProvider.System).GetUtcNow().ToUnixTimeMilliseconds());
+            values[FixedArguments + (3 * i) + 2] = policy.CalendarZone is null ? "" : policy.DayBoundaries((_clock ?? TimeProvider.System).GetUtcNow().ToUnixTimeMilliseconds());
         }
         return (keys, values);
     }

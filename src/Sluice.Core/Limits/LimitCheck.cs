@@ -17,4 +17,7 @@ public readonly struct LimitCheck
     public int Limit => Policy.Limit;
 
     public long WindowMs => Policy.WindowMs;
+
+    /// <summary>How long the counter keeps its times (see <see cref="LimitPolicy.RetentionMs"/>).</summary>
+    public long RetentionMs => Policy.RetentionMs;
 }

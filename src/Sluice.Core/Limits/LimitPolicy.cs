@@ -59,22 +59,65 @@ public sealed class LimitPolicy
 
     public CounterKey CounterFor(UInt128 addressGroup) => new(Scope, addressGroup);
 
-    /// <summary>The zone's offset from UTC at <paramref name="nowMs"/>, in milliseconds (0 for a rolling limit).</summary>
-    public long OffsetMs(long nowMs) =>
-        CalendarZone is null ? 0 : (long)CalendarZone.GetUtcOffset(DateTimeOffset.FromUnixTimeMilliseconds(nowMs)).TotalMilliseconds;
+    /// <summary>
+    /// How long a counter must keep its times: the window, or for a calendar day the longest a day can last
+    /// (25 hours on the day clocks go back, plus a margin), so that a sweep never forgets a time of today.
+    /// </summary>
+    public long RetentionMs => CalendarZone is null ? WindowMs : DayMs + (2 * 3_600_000);
 
-    /// <summary>The start of the calendar day containing <paramref name="nowMs"/> (midnight in the zone, with the offset of that moment).</summary>
+    /// <summary>
+    /// The start of the zone's calendar day containing <paramref name="nowMs"/>: its local midnight, with the
+    /// offset in force at that midnight (a day on which the clocks change lasts 23 or 25 hours).
+    /// </summary>
     public long DayStartMs(long nowMs)
     {
-        var offset = OffsetMs(nowMs);
-        return (nowMs + offset) / DayMs * DayMs - offset;
+        var zone = CalendarZone ?? TimeZoneInfo.Utc;
+        var local = TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeMilliseconds(nowMs), zone);
+        return MidnightMs(zone, local.Date);
+    }
+
+    /// <summary>The end of the zone's calendar day containing <paramref name="nowMs"/> (the next day's start).</summary>
+    public long DayEndMs(long nowMs)
+    {
+        var zone = CalendarZone ?? TimeZoneInfo.Utc;
+        var local = TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeMilliseconds(nowMs), zone);
+        return MidnightMs(zone, local.Date.AddDays(1));
+    }
+
+    /// <summary>
+    /// The calendar days around <paramref name="nowMs"/> as four boundaries: the previous day's start, this day's
+    /// start, its end (the next day's start) and the next day's end, for a store whose own clock may be a moment
+    /// ahead of or behind this one (Redis), to pick the day its time falls into.
+    /// </summary>
+    public string DayBoundaries(long nowMs)
+    {
+        var zone = CalendarZone ?? TimeZoneInfo.Utc;
+        var today = TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeMilliseconds(nowMs), zone).Date;
+        return string.Join(',',
+            MidnightMs(zone, today.AddDays(-1)), MidnightMs(zone, today), MidnightMs(zone, today.AddDays(1)), MidnightMs(zone, today.AddDays(2)));
+    }
+
+    /// <summary>
+    /// The UTC instant of a local midnight. Where the clocks skip midnight (a day that starts at 01:00), the day
+    /// starts at the first local time that exists; where midnight happens twice, at the first of them.
+    /// </summary>
+    private static long MidnightMs(TimeZoneInfo zone, DateTime localDate)
+    {
+        var midnight = DateTime.SpecifyKind(localDate, DateTimeKind.Unspecified);
+        var start = midnight;
+        while (zone.IsInvalidTime(start))
+        {
+            start = start.AddMinutes(15);
+        }
+        var offset = zone.IsAmbiguousTime(start) ? zone.GetAmbiguousTimeOffsets(start).Max() : zone.GetUtcOffset(start);
+        return new DateTimeOffset(start, offset).ToUnixTimeMilliseconds();
     }
 
     /// <summary>Times at or before this no longer count.</summary>
     public long CutoffMs(long nowMs) => CalendarZone is null ? nowMs - WindowMs : DayStartMs(nowMs) - 1;
 
     /// <summary>When a counted time stops counting: one window after it, or at the end of the calendar day.</summary>
-    public long ExpiryMs(long timeMs, long nowMs) => CalendarZone is null ? timeMs + WindowMs : DayStartMs(nowMs) + DayMs;
+    public long ExpiryMs(long timeMs, long nowMs) => CalendarZone is null ? timeMs + WindowMs : DayEndMs(nowMs);
 
     public override string ToString() => $"{Scope} {Limit}/{(CalendarZone is null ? Window.ToString() : "day " + CalendarZone.Id)}";
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
+using Sluice.Core.Limits;
 using Sluice.Core.Limits.Embedded;
 using Sluice.Testing.Limits;
 
@@ -62,6 +63,22 @@ public sealed class InMemoryRequestLimiterUpkeepTests
         // A swept counter starts again from nothing and still counts exactly.
         Assert.True(limiter.TryAdmit(shortPlan.ChecksFor("a", TestPlans.Ip(1))).Admitted);
         Assert.Equal(1, limiter.Peek(shortPlan.ChecksFor("a", TestPlans.Ip(1))).Key().Used);
+    }
+
+    [Fact]
+    public void Sweep_OnA25HourDay_KeepsTimesOfTheDayFor25Hours()
+    {
+        // New York, 2026-11-01 lasts 25 hours: a call at 00:30 EDT still counts at 23:30 EST, 24 hours later.
+        var zone = TimeZoneInfo.FindSystemTimeZoneById("America/New_York");
+        var cap = new LimitPolicy(TestPlans.Unique(), "gpt-4o", LimitSubject.Key, 1, TimeSpan.FromDays(1), zone, LimitKind.ModelCap);
+        LimitCheck[] checks = [new(cap, cap.CounterFor("k"))];
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 1, 4, 30, 0, TimeSpan.Zero));
+        var limiter = new InMemoryRequestLimiter(time);
+        Assert.True(limiter.TryAdmit(checks).Admitted);
+
+        time.SetUtcNow(new DateTimeOffset(2026, 11, 2, 4, 30, 0, TimeSpan.Zero));
+        Assert.Equal(0, limiter.Sweep());
+        Assert.False(limiter.TryAdmit(checks).Admitted);
     }
 
     [Fact]

@@ -169,6 +169,48 @@ public abstract class RequestLimiterConformance
     }
 
     [Fact]
+    public async Task CalendarDay_OnTheDayClocksGoForward_StartsAtLocalMidnight()
+    {
+        // New York, 2026-03-08: the day starts at 00:00 EST (05:00 UTC), not an hour earlier as the offset of
+        // the afternoon (EDT) would say; a call at 23:30 EST the evening before belongs to the day before.
+        var zone = TimeZoneInfo.FindSystemTimeZoneById("America/New_York");
+        var cap = new LimitPolicy(TestPlans.Unique(), "gpt-4o", LimitSubject.Key, 1, TimeSpan.FromDays(1), zone, LimitKind.ModelCap);
+        LimitCheck[] checks = [new(cap, cap.CounterFor("k"))];
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 3, 8, 4, 30, 0, TimeSpan.Zero));
+        var limiter = CreateLimiter(time);
+        Assert.True((await limiter.TryAdmitAsync(checks, "d1", CancellationToken.None)).Admitted);
+
+        time.SetUtcNow(new DateTimeOffset(2026, 3, 8, 15, 0, 0, TimeSpan.Zero)); // 11:00 EDT
+        var nextDay = await limiter.TryAdmitAsync(checks, "d2", CancellationToken.None);
+        Assert.True(nextDay.Admitted);
+        Assert.Equal(1, nextDay.Counters[0].Used);
+
+        var refused = await limiter.TryAdmitAsync(checks, "d3", CancellationToken.None);
+        Assert.False(refused.Admitted);
+        Assert.Equal((long)TimeSpan.FromHours(13).TotalMilliseconds, refused.RetryAfterMs); // until 00:00 EDT = 04:00 UTC
+    }
+
+    [Fact]
+    public async Task CalendarDay_OnTheDayClocksGoBack_Lasts25Hours()
+    {
+        // New York, 2026-11-01 runs from 00:00 EDT (04:00 UTC) to 00:00 EST (05:00 UTC on the 2nd).
+        var zone = TimeZoneInfo.FindSystemTimeZoneById("America/New_York");
+        var cap = new LimitPolicy(TestPlans.Unique(), "gpt-4o", LimitSubject.Key, 1, TimeSpan.FromDays(1), zone, LimitKind.ModelCap);
+        LimitCheck[] checks = [new(cap, cap.CounterFor("k"))];
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 1, 4, 30, 0, TimeSpan.Zero)); // 00:30 EDT
+        var limiter = CreateLimiter(time);
+        Assert.True((await limiter.TryAdmitAsync(checks, "b1", CancellationToken.None)).Admitted);
+
+        time.SetUtcNow(new DateTimeOffset(2026, 11, 2, 4, 30, 0, TimeSpan.Zero)); // 23:30 EST, still November 1st
+        var refused = await limiter.TryAdmitAsync(checks, "b2", CancellationToken.None);
+        Assert.False(refused.Admitted);
+        Assert.Equal((long)TimeSpan.FromMinutes(30).TotalMilliseconds, refused.RetryAfterMs);
+
+        time.SetUtcNow(new DateTimeOffset(2026, 11, 2, 5, 0, 0, TimeSpan.Zero)); // 00:00 EST, November 2nd
+        Assert.True((await limiter.TryAdmitAsync(checks, "b3", CancellationToken.None)).Admitted);
+    }
+
+    [Fact]
     public async Task Release_GivesTheRequestBackToEveryCounter()
     {
         var time = new FakeTimeProvider(Start);

@@ -44,7 +44,7 @@ public sealed partial class InMemoryRequestLimiter : IRequestLimiter
         {
             for (var i = 0; i < checks.Length; i++)
             {
-                logs[i] = _logs.GetOrAdd(checks[i].Counter, static (_, window) => new SlidingLog(window), checks[i].WindowMs);
+                logs[i] = _logs.GetOrAdd(checks[i].Counter, static (_, retention) => new SlidingLog(retention), checks[i].RetentionMs);
             }
             SortByLockOrder(logs, order);
             var held = 0;
@@ -68,7 +68,7 @@ public sealed partial class InMemoryRequestLimiter : IRequestLimiter
                 {
                     var log = logs[i]!;
                     log.TrimThrough(checks[i].Policy.CutoffMs(now));
-                    log.WindowMs = Math.Max(log.WindowMs, checks[i].WindowMs);
+                    log.WindowMs = Math.Max(log.WindowMs, checks[i].RetentionMs);
                     admitted &= log.Count < checks[i].Limit;
                 }
                 for (var i = 0; i < checks.Length; i++)
