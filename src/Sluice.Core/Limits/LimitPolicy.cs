@@ -9,6 +9,8 @@ public sealed class LimitPolicy
 {
     public const long DayMs = 86_400_000;
 
+    private CalendarDay? _lastDay;
+
     public LimitPolicy(string plan, string name, LimitSubject subject, int limit, TimeSpan window,
         TimeZoneInfo? calendarZone = null, LimitKind kind = LimitKind.Requests, string? description = null)
     {
@@ -69,20 +71,27 @@ public sealed class LimitPolicy
     /// The start of the zone's calendar day containing <paramref name="nowMs"/>: its local midnight, with the
     /// offset in force at that midnight (a day on which the clocks change lasts 23 or 25 hours).
     /// </summary>
-    public long DayStartMs(long nowMs)
-    {
-        var zone = CalendarZone ?? TimeZoneInfo.Utc;
-        var local = TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeMilliseconds(nowMs), zone);
-        return MidnightMs(zone, local.Date);
-    }
+    public long DayStartMs(long nowMs) => DayOf(nowMs).Start;
 
     /// <summary>The end of the zone's calendar day containing <paramref name="nowMs"/> (the next day's start).</summary>
-    public long DayEndMs(long nowMs)
+    public long DayEndMs(long nowMs) => DayOf(nowMs).End;
+
+    /// <summary>The calendar day containing the time; the last one found is kept, as nearly every call asks for it again.</summary>
+    private CalendarDay DayOf(long nowMs)
     {
+        var day = _lastDay;
+        if (day is not null && nowMs >= day.Start && nowMs < day.End)
+        {
+            return day;
+        }
         var zone = CalendarZone ?? TimeZoneInfo.Utc;
-        var local = TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeMilliseconds(nowMs), zone);
-        return MidnightMs(zone, local.Date.AddDays(1));
+        var date = TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeMilliseconds(nowMs), zone).Date;
+        day = new CalendarDay(MidnightMs(zone, date), MidnightMs(zone, date.AddDays(1)));
+        _lastDay = day;
+        return day;
     }
+
+    private sealed record CalendarDay(long Start, long End);
 
     /// <summary>
     /// The calendar days around <paramref name="nowMs"/> as four boundaries: the previous day's start, this day's
