@@ -65,6 +65,16 @@ public sealed class DbMigrateTests : IAsyncLifetime
             }
             revokedId = keys.Keys.ElementAt(1);
             using var admin = ServeTests.Admin(embedded.BaseUrl);
+            // Usage and money to carry over: two metered calls by alice, a top-up for carol.
+            for (var i = 0; i < 2; i++)
+            {
+                using var call = await ChatAsync(embedded.BaseUrl, keys.Values.First());
+                Assert.Equal(HttpStatusCode.OK, call.StatusCode);
+            }
+            using (var credit = await admin.PostAsJsonAsync($"admin/keys/{keys.Keys.ElementAt(2)}/credit", new { amount_usd = 5.25m, note = "before the move" }))
+            {
+                Assert.Equal(HttpStatusCode.OK, credit.StatusCode);
+            }
             using var revoke = await admin.DeleteAsync($"admin/keys/{revokedId}");
             Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
             Assert.Equal(0, await embedded.TerminateAsync());
@@ -78,6 +88,10 @@ public sealed class DbMigrateTests : IAsyncLifetime
         Assert.Contains("3 added", first.Output, StringComparison.Ordinal);
         Assert.True(second.ExitCode == 0, second.Errors + second.Output);
         Assert.Contains("0 added, 0 revocation(s) carried over, 3 already there", second.Output, StringComparison.Ordinal);
+        Assert.Contains("Copied 2 ledger row(s): 2 added, 0 already there", first.Output, StringComparison.Ordinal);
+        Assert.Contains("Copied 1 balance(s) with their history: 1 added", first.Output, StringComparison.Ordinal);
+        Assert.Contains("Copied 2 ledger row(s): 0 added, 2 already there", second.Output, StringComparison.Ordinal);
+        Assert.Contains("Copied 1 balance(s) with their history: 0 added, 1 already there", second.Output, StringComparison.Ordinal);
 
         await using var shared = await SluiceProcess.ServeAsync("--data-dir", _postgresDir, "--upstream", _upstream.BaseUrl, "--admin-token", "t0ken",
             "--postgres", _database.ConnectionString);
@@ -87,6 +101,21 @@ public sealed class DbMigrateTests : IAsyncLifetime
             Assert.Equal(keys.Keys.Order(StringComparer.Ordinal), listed.Select(k => k.GetProperty("id").GetString()!).Order(StringComparer.Ordinal));
             Assert.Equal([revokedId], listed.Where(k => k.GetProperty("revoked").ValueKind != JsonValueKind.Null).Select(k => k.GetProperty("id").GetString()));
         }
+        using (var usage = JsonDocument.Parse(await ServeTests.Admin(shared.BaseUrl).GetStringAsync("admin/usage")))
+        {
+            var rows = usage.RootElement.GetProperty("data").EnumerateArray().ToList();
+            var alice = Assert.Single(rows);
+            Assert.Equal(keys.Keys.First(), alice.GetProperty("key_id").GetString());
+            Assert.Equal(2, alice.GetProperty("requests").GetInt64());
+            Assert.True(alice.GetProperty("completion_tokens").GetInt64() > 0);
+        }
+        using (var balance = JsonDocument.Parse(await ServeTests.Admin(shared.BaseUrl).GetStringAsync($"admin/keys/{keys.Keys.ElementAt(2)}/balance")))
+        {
+            Assert.Equal(5.25m, balance.RootElement.GetProperty("balance_usd").GetDecimal());
+            var change = Assert.Single(balance.RootElement.GetProperty("history").EnumerateArray());
+            Assert.Equal("before the move", change.GetProperty("note").GetString());
+            Assert.Equal(5.25m, change.GetProperty("balance_after_usd").GetDecimal());
+        }
         foreach (var (id, key) in keys)
         {
             using var client = new HttpClient { BaseAddress = new Uri(shared.BaseUrl + "/") };
@@ -94,6 +123,13 @@ public sealed class DbMigrateTests : IAsyncLifetime
             using var response = await client.PostAsJsonAsync("v1/chat/completions", new { model = "gpt-4o-mini", messages = new[] { new { role = "user", content = "hi" } } });
             Assert.Equal(id == revokedId ? HttpStatusCode.Unauthorized : HttpStatusCode.OK, response.StatusCode);
         }
+    }
+
+    private static async Task<HttpResponseMessage> ChatAsync(string baseUrl, string key)
+    {
+        using var client = new HttpClient { BaseAddress = new Uri(baseUrl + "/") };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return await client.PostAsJsonAsync("v1/chat/completions", new { model = "gpt-4o-mini", messages = new[] { new { role = "user", content = "hi" } } });
     }
 
     [Fact]

@@ -7,8 +7,9 @@ using Sluice.Storage.Sqlite;
 
 namespace Sluice.Commands;
 
-/// <summary><c>sluice db migrate --from &lt;sqlite file&gt; --to &lt;postgres&gt;</c>: copies an embedded installation's keys
-/// into PostgreSQL. Idempotent: a second run adds nothing (it only carries over revocations made since).</summary>
+/// <summary><c>sluice db migrate --from &lt;sqlite file&gt; --to &lt;postgres&gt;</c>: copies an embedded installation (its keys,
+/// usage ledger, balances and balance history) into PostgreSQL. Idempotent: a second run adds nothing (it only carries
+/// over revocations made since, and ledger rows written since).</summary>
 internal static class DbCommand
 {
     public static Command Create()
@@ -19,7 +20,7 @@ internal static class DbCommand
             Description = "An Npgsql connection string for the target, e.g. \"Host=db;Username=sluice;Database=sluice\" (the password may come from PGPASSWORD).",
             Required = true,
         };
-        var migrate = new Command("migrate", "Copy every API key of an embedded (SQLite) installation into PostgreSQL; running it again changes nothing.") { from, to };
+        var migrate = new Command("migrate", "Copy an embedded (SQLite) installation into PostgreSQL: every API key, the usage ledger, balances and their history. Stop the embedded gateway first; running it again changes nothing.") { from, to };
         migrate.SetAction((result, cancellationToken) => MigrateAsync(result.GetValue(from)!, result.GetValue(to)!, Console.Out, Console.Error, cancellationToken));
         return new Command("db", "Move data between the embedded database and PostgreSQL.") { migrate };
     }
@@ -50,7 +51,7 @@ internal static class DbCommand
             }
             catch (SqliteException exception)
             {
-                await errors.WriteLineAsync($"Cannot read the keys from {source}: {exception.Message} (is it a Sluice data directory's sluice.db?). Nothing was copied from it.");
+                await errors.WriteLineAsync($"Cannot read {source}: {exception.Message} (is it a Sluice data directory's sluice.db?). Nothing was copied from it.");
             }
             catch (StoreUnavailableException exception)
             {
@@ -60,7 +61,7 @@ internal static class DbCommand
             {
                 await errors.WriteLineAsync($"Migration into {target.Description} failed: {exception.Message}");
             }
-            await errors.WriteLineAsync("Keys copied before the failure stay copied; running the command again completes the copy.");
+            await errors.WriteLineAsync("What was copied before the failure stays copied; running the command again completes the copy.");
             return 1;
         }
     }
@@ -108,6 +109,25 @@ internal static class DbCommand
         }
         await output.WriteLineAsync(
             $"Copied {keys.Count} key(s) into {target.Description}: {added} added, {revoked} revocation(s) carried over, {unchanged} already there. Verified: every key is there.");
+
+        await using var connection = await new SqliteDatabase(source).OpenAsync(cancellationToken);
+        if (!await HasUsageTablesAsync(connection, cancellationToken))
+        {
+            await output.WriteLineAsync("The embedded database has no usage ledger or balances (an installation from before metering): nothing more to copy.");
+            return 0;
+        }
+        var usage = await UsageCopy.CopyAsync(connection, target, cancellationToken);
+        await output.WriteLineAsync(
+            $"Copied {usage.LedgerRead} ledger row(s): {usage.LedgerAdded} added, {usage.LedgerRead - usage.LedgerAdded} already there. Verified: every row is there.");
+        await output.WriteLineAsync(
+            $"Copied {usage.BalancesRead} balance(s) with their history: {usage.BalancesAdded} added, {usage.BalancesRead - usage.BalancesAdded} already there (left as they are in PostgreSQL).");
         return 0;
+    }
+
+    private static async Task<bool> HasUsageTablesAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('usage_ledger', 'balances', 'balance_changes', 'balance_holds')";
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))! == 4;
     }
 }
