@@ -25,59 +25,17 @@ KEEP=${KEEP:-0}
 SLUICE_ARGS=${SLUICE_ARGS:-}
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-fail() { echo "load.sh: FAILED: $*" >&2; exit 1; }
+# fail, cleanup, free_port, wait_http, cpu_ticks, machine_ticks, idle_busy_percent, create_key, probe_chat
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 for tool in wrk curl dotnet ss awk getconf; do
   command -v "$tool" >/dev/null || fail "'$tool' is not installed (wrk: apt-get install wrk)"
 done
 
 work=$(mktemp -d /tmp/sluice-load.XXXXXX)
 pids=()
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for _ in $(seq 50); do
-    local alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    [ "$alive" -eq 0 ] && break
-    sleep 0.1
-  done
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [ "$KEEP" = 1 ] || [ "$status" -ne 0 ]; then
-    echo "logs kept in $work" >&2
-  else
-    rm -rf "$work"
-  fi
-  exit "$status"
-}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-  local port
-  while true; do
-    port=$((20000 + RANDOM % 30000))
-    if [ -z "$(ss -Hltn "sport = :$port")" ]; then echo "$port"; return; fi
-  done
-}
-
-# Waits until URL answers (any HTTP status) while the process PID is alive; at most 60 s.
-wait_http() {
-  local url=$1 pid=$2 name=$3
-  for _ in $(seq 600); do
-    kill -0 "$pid" 2>/dev/null || { cat "$work/$name.log" >&2 || true; fail "$name exited during start-up"; }
-    if curl -s -o /dev/null --max-time 1 "$url"; then return; fi
-    sleep 0.1
-  done
-  fail "$name did not answer at $url within 60 s"
-}
-
-hz=$(getconf CLK_TCK)
-# utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/PID/stat; counted after the ')' of comm).
-cpu_ticks() { sed -E 's/^.*\) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
-# Busy ticks of the whole machine (all CPUs): user nice system irq softirq steal.
-machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
 
 echo "== machine: $(nproc) cores, $(awk -F: '/model name/ { print $2; exit }' /proc/cpuinfo | sed 's/^ *//'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 [ -n "$SLUICE_ARGS" ] && echo "== DIAGNOSTIC RUN: Sluice started with extra arguments: $SLUICE_ARGS (not Sluice as shipped)"
@@ -113,19 +71,12 @@ dotnet "$sluice_dll" serve --urls "http://127.0.0.1:$sluice_port" --upstream "ht
 sluice_pid=$!; pids+=("$sluice_pid")
 wait_http "http://127.0.0.1:$sluice_port/healthz" "$sluice_pid" sluice
 
-created=$(curl -sS --max-time 10 -X POST -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' \
-  -d '{"name":"bench"}' -w '\n%{http_code}' "http://127.0.0.1:$sluice_port/admin/keys")
-[ "$(tail -n1 <<<"$created")" = 201 ] || fail "creating a key: $created"
-SLUICE_BENCH_KEY=$(head -n1 <<<"$created" | sed -nE 's/.*"key":"([^"]+)".*/\1/p')
-[ -n "$SLUICE_BENCH_KEY" ] || fail "no key in: $created"
+SLUICE_BENCH_KEY=$(create_key "$sluice_port" "$admin_token")
 export SLUICE_BENCH_KEY
 
 # One request through each target: it must be a 200 before any load is sent.
 for port in "$fake_port" "$pass_port" "$sluice_port"; do
-  status=$(curl -s -o "$work/probe.json" -w '%{http_code}' --max-time 10 -X POST \
-    -H "Authorization: Bearer $SLUICE_BENCH_KEY" -H 'Content-Type: application/json' \
-    -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}' "http://127.0.0.1:$port/v1/chat/completions")
-  [ "$status" = 200 ] || fail "probe of 127.0.0.1:$port answered $status: $(cat "$work/probe.json")"
+  probe_chat "$port" "$SLUICE_BENCH_KEY"
 done
 
 # measure NAME PORT PID: warm-up, then the measured run; appends one row to $work/rows.
@@ -161,8 +112,7 @@ measure() {
 }
 
 # Anything else running skews every figure: say how busy the machine is while our processes idle.
-m0=$(machine_ticks); sleep 2; m1=$(machine_ticks)
-idle_busy=$(awk -v m="$((m1 - m0))" -v hz="$hz" -v cores="$(nproc)" 'BEGIN { printf "%.0f", 100 * m / hz / 2 / cores }')
+idle_busy=$(idle_busy_percent)
 echo "== machine busy while the targets idle: ${idle_busy}% of $(nproc) cores$([ "$idle_busy" -gt 10 ] && echo ' -- WARNING: other work is running; the figures will be skewed')"
 
 : > "$work/rows"

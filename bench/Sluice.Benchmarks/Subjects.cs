@@ -14,6 +14,10 @@ public static class Subjects
     public static Plan SingleScopePlan(LimitScope scope) =>
         Compile(new PlanSettings { Limits = [new RequestLimitSettings { Scope = scope, Requests = 150, Window = TimeSpan.FromDays(1) }] });
 
+    /// <summary>The default joint rule (per key and per IP, rolling 24 h) with another limit, e.g. one never reached.</summary>
+    public static Plan JointPlan(int requests) =>
+        Compile(new PlanSettings { Limits = [new RequestLimitSettings { Scope = LimitScope.KeyAndIp, Requests = requests, Window = TimeSpan.FromDays(1) }] });
+
     /// <summary>A key id as <c>ApiKeySecret.NewId("key_")</c> makes it (24 characters), deterministic per seed.</summary>
     public static string KeyId(Random random) => "key_" + random.GetString(Base62, 20);
 

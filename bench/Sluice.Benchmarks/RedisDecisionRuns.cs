@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using System.Globalization;
+using Sluice.Core.Limits;
+
+namespace Sluice.Benchmarks;
+
+/// <summary>The measured runs of <see cref="RedisReport"/>: closed-loop callers and a fixed open-loop rate.</summary>
+public sealed class RedisDecisionRuns
+{
+    private readonly RedisStats _redis;
+    private readonly LimitCheck[] _one;
+    private int _run;
+    private long _onOneKey;
+
+    public RedisDecisionRuns(RedisStats redis, LimitCheck[] one)
+    {
+        _redis = redis;
+        _one = one;
+    }
+
+    /// <summary>Decisions taken on the one key and IP (warm-ups included), to compare with what Redis counted.</summary>
+    public long OnOneKey => Interlocked.Read(ref _onOneKey);
+
+    /// <summary>N callers, each awaiting one decision after another; prints one row.</summary>
+    public async Task ClosedAsync(IRequestLimiter limiter, int callers, string subjects, Func<int, LimitCheck[]> checksOf, double seconds)
+    {
+        await CallersAsync(limiter, callers, checksOf, 1);
+        await _redis.ResetAsync();
+        var before = Cpu.Now(_redis);
+        var (latencies, elapsed) = await CallersAsync(limiter, callers, checksOf, seconds);
+        var cpu = Cpu.Now(_redis) - before;
+        var (script, slow) = await _redis.ScriptAsync();
+        var summary = new LatencySummary(latencies);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{callers,7} {subjects,-22} {summary.Count / elapsed,11:N0} {summary.Row()} {cpu.ClientMicros(summary.Count),8:F1} µs {cpu.RedisMicros(summary.Count),7:F1} µs {script,7:F1} µs {slow,8} {cpu.Other,7:F1}"));
+    }
+
+    /// <summary>Decisions started at a fixed rate (open loop); prints two rows (from the call, from the schedule) and returns the first.</summary>
+    public async Task<LatencySummary> FixedRateAsync(IRequestLimiter limiter, string name, string subjects, Func<int, LimitCheck[]> checksOf, double rate, double seconds)
+    {
+        await OpenLoopAsync(limiter, checksOf, rate, 2);
+        await _redis.ResetAsync();
+        var before = Cpu.Now(_redis);
+        var run = await OpenLoopAsync(limiter, checksOf, rate, seconds);
+        var cpu = Cpu.Now(_redis) - before;
+        var (script, slow) = await _redis.ScriptAsync();
+        var decision = new LatencySummary(run.FromCall);
+        var fromSchedule = new LatencySummary(run.FromSchedule);
+        var late = new LatencySummary(run.Late);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{name,-24} {subjects,-15} {run.Achieved,10:N0} {"decision",-14} {decision.Row()} {run.MaxInFlight,9} {cpu.ClientMicros(decision.Count),8:F1} µs {cpu.RedisMicros(decision.Count),7:F1} µs {script,7:F1} µs {slow,8} {cpu.Other,7:F1}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{"",-24} {"",-15} {"",10} {"from schedule",-14} {fromSchedule.Row()}   (pacer late p50 {late.Micros(50):F0} µs, p99 {late.Micros(99):F0} µs, max {late.MaxMicros:F0} µs)"));
+        return decision;
+    }
+
+    /// <summary>The pacer alone, starting calls that do nothing: the share of this process's CPU that is not the decisions'.</summary>
+    public static void PacerAlone(double rate, double seconds)
+    {
+        var before = Environment.CpuUsage.TotalTime.TotalSeconds;
+        var machine = ProcessCpu.MachineBusySeconds();
+        var late = new long[(int)(rate * seconds)];
+        OpenLoop.Run(rate, late.Length, (i, due) =>
+        {
+            late[i] = Stopwatch.GetTimestamp() - due;
+            return Task.CompletedTask;
+        });
+        var client = Environment.CpuUsage.TotalTime.TotalSeconds - before;
+        var other = ProcessCpu.MachineBusySeconds() - machine - client;
+        var summary = new LatencySummary(late);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{"(the pacer alone)",-24} {"-",-15} {rate,10:N0} {"pacer late",-14} {summary.Row()} {"-",9} {client * 1e6 / late.Length,8:F1} µs {"-",10} {"-",10} {"-",8} {other,7:F1}"));
+    }
+
+    private async Task<(long[] Latencies, double Seconds)> CallersAsync(IRequestLimiter limiter, int callers, Func<int, LimitCheck[]> checksOf, double seconds)
+    {
+        var id = NextRunId();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+        var started = Stopwatch.GetTimestamp();
+        var tasks = new Task<List<long>>[callers];
+        for (var c = 0; c < callers; c++)
+        {
+            var checks = checksOf(c);
+            var prefix = string.Create(CultureInfo.InvariantCulture, $"{id}-{c}-");
+            tasks[c] = Task.Run(() => CallerAsync(limiter, checks, prefix, stop.Token));
+        }
+        var lists = await Task.WhenAll(tasks);
+        var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var all = new List<long>(lists.Sum(list => list.Count));
+        foreach (var list in lists)
+        {
+            all.AddRange(list);
+        }
+        return ([.. all], elapsed);
+    }
+
+    private async Task<List<long>> CallerAsync(IRequestLimiter limiter, LimitCheck[] checks, string prefix, CancellationToken stop)
+    {
+        var latencies = new List<long>(1 << 14);
+        var n = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var result = await limiter.TryAdmitAsync(checks, prefix + n.ToString(CultureInfo.InvariantCulture), CancellationToken.None);
+            latencies.Add(Stopwatch.GetTimestamp() - started);
+            n++;
+            Check(result, checks);
+        }
+        return latencies;
+    }
+
+    private async Task<OpenLoopRun> OpenLoopAsync(IRequestLimiter limiter, Func<int, LimitCheck[]> checksOf, double rate, double seconds)
+    {
+        var id = NextRunId();
+        var run = new OpenLoopRun((int)(rate * seconds));
+        var tasks = OpenLoop.Run(rate, run.FromCall.Length, (i, due) => OneAsync(i, due));
+        await Task.WhenAll(tasks);
+        run.Finish();
+        return run;
+
+        async Task OneAsync(int i, long due)
+        {
+            var sent = Stopwatch.GetTimestamp();
+            run.Started(i, due, sent);
+            var checks = checksOf(i);
+            var result = await limiter.TryAdmitAsync(checks, string.Create(CultureInfo.InvariantCulture, $"{id}-{i}"), CancellationToken.None);
+            run.Done(i, due, sent, Stopwatch.GetTimestamp());
+            Check(result, checks);
+        }
+    }
+
+    private void Check(AdmissionResult result, LimitCheck[] checks)
+    {
+        if (ReferenceEquals(checks, _one))
+        {
+            Interlocked.Increment(ref _onOneKey);
+        }
+        if (!result.Admitted)
+        {
+            throw new InvalidOperationException("A decision was refused; the plan's limit should never be reached.");
+        }
+    }
+
+    private string NextRunId() => string.Create(CultureInfo.InvariantCulture, $"r{Interlocked.Increment(ref _run)}");
+
+    /// <summary>Timings of one open-loop run, indexed by call.</summary>
+    private sealed class OpenLoopRun(int count)
+    {
+        private long _first = long.MaxValue;
+        private long _last;
+        private int _inFlight;
+        private int _maxInFlight;
+
+        public long[] FromCall { get; } = new long[count];
+
+        public long[] FromSchedule { get; } = new long[count];
+
+        public long[] Late { get; } = new long[count];
+
+        public double Achieved { get; private set; }
+
+        public int MaxInFlight => _maxInFlight;
+
+        public void Started(int i, long due, long sent)
+        {
+            Late[i] = sent - due;
+            if (i == 0)
+            {
+                _first = due;
+            }
+            var now = Interlocked.Increment(ref _inFlight);
+            int seen;
+            while (now > (seen = Volatile.Read(ref _maxInFlight)) && Interlocked.CompareExchange(ref _maxInFlight, now, seen) != seen)
+            {
+            }
+        }
+
+        public void Done(int i, long due, long sent, long done)
+        {
+            Interlocked.Decrement(ref _inFlight);
+            FromCall[i] = done - sent;
+            FromSchedule[i] = done - due;
+            long seen;
+            while (done > (seen = Interlocked.Read(ref _last)) && Interlocked.CompareExchange(ref _last, done, seen) != seen)
+            {
+            }
+        }
+
+        /// <summary>Achieved rate: calls answered / (last answer - first scheduled time).</summary>
+        public void Finish() => Achieved = FromCall.Length / ((_last - _first) / (double)Stopwatch.Frequency);
+    }
+
+    /// <summary>CPU seconds of this process, of redis-server and of the whole machine at one moment.</summary>
+    private readonly record struct Cpu(double Client, double Redis, double Machine)
+    {
+        public static Cpu Now(RedisStats redis) => new(Environment.CpuUsage.TotalTime.TotalSeconds, redis.CpuSeconds(), ProcessCpu.MachineBusySeconds());
+
+        public static Cpu operator -(Cpu after, Cpu before) => new(after.Client - before.Client, after.Redis - before.Redis, after.Machine - before.Machine);
+
+        /// <summary>CPU seconds used by anything else on the machine.</summary>
+        public double Other => Machine - Client - (double.IsNaN(Redis) ? 0 : Redis);
+
+        public double ClientMicros(int decisions) => Client * 1e6 / decisions;
+
+        public double RedisMicros(int decisions) => Redis * 1e6 / decisions;
+    }
+}
