@@ -68,7 +68,8 @@ public sealed partial class Plan
             return rules;
         }
         rules = Compute(model, family);
-        if (_rules.Count < MaxRememberedModels)
+        // Only allowed models are remembered: names made up by clients cannot fill the table.
+        if (rules.Allowed && _rules.Count < MaxRememberedModels)
         {
             _rules.TryAdd((model, family), rules);
         }

@@ -43,7 +43,8 @@ internal sealed class PrepaidHoldMiddleware
     private async Task HoldAsync(HttpContext context, SluiceRequestFeature feature, Price price)
     {
         var prompt = feature.PromptTokens ??= _tokens.CountPrompt(feature.Model, context.Request.Path.Value ?? "", feature.Body.Span);
-        var completion = feature.MaxTokens ?? price.DefaultMaxTokens;
+        // Each of the n answers may use up to max_tokens.
+        var completion = (long)(feature.MaxTokens ?? price.DefaultMaxTokens) * feature.Choices;
         var estimate = price.Cost(prompt, 0, completion);
         bool held;
         try

@@ -17,7 +17,8 @@ namespace Sluice.Gateway.Hosting;
 public static class SluiceApplicationBuilderExtensions
 {
     /// <summary>
-    /// The request flow: log → errors → client IP → CORS → (for <c>/v1/…</c>) key → models cache → body → plan rules
+    /// The request flow: log → errors → client IP → CORS → (for <c>/v1/…</c>) key → self-service → relayed endpoints
+    /// only → models cache → body → plan rules
     /// (allowed model, prompt size) → admission (limits and caps) → prepaid hold → metering → forward; other paths
     /// go to the endpoints (health, metrics, admin).
     /// </summary>
@@ -31,6 +32,7 @@ public static class SluiceApplicationBuilderExtensions
         app.MapWhen(IsRelayPath, relay => relay
             .UseMiddleware<ApiKeyAuthenticationMiddleware>()
             .UseMiddleware<SelfServiceMiddleware>()
+            .UseMiddleware<RelayEndpointMiddleware>()
             .UseMiddleware<ModelsMiddleware>()
             .UseMiddleware<RequestBodyMiddleware>()
             .UseMiddleware<ModelRulesMiddleware>()

@@ -39,6 +39,9 @@ public sealed class SluiceRequestFeature
     /// <summary><c>max_completion_tokens</c> or <c>max_tokens</c> of the body.</summary>
     public int? MaxTokens { get; set; }
 
+    /// <summary>How many answers the call asks for (<c>n</c>; 1 when absent): prepaid holds cover each.</summary>
+    public int Choices { get; set; } = 1;
+
     /// <summary>The JSON body as read (and forwarded), or empty.</summary>
     public ReadOnlyMemory<byte> Body { get; set; }
 

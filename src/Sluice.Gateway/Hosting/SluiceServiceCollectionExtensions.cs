@@ -42,9 +42,9 @@ public static class SluiceServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<ClientIpOptions>, ClientIpOptionsValidator>();
         services.AddOptions<UpstreamOptions>().BindConfiguration(UpstreamOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<UpstreamOptions>, UpstreamOptionsValidator>();
-        services.AddOptions<RelayOptions>().BindConfiguration(RelayOptions.Section)
-            .Validate(o => o.MaxRequestBodyBytes > 0, $"{RelayOptions.Section}:MaxRequestBodyBytes must be positive.")
-            .ValidateOnStart();
+        services.AddOptions<RelayOptions>().BindConfiguration(RelayOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RelayOptions>, RelayOptionsValidator>();
+        services.AddSingleton<RelayEndpoints>();
         services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.Section);
 
         services.AddSingleton<DataDirectory>();

@@ -41,47 +41,64 @@ internal sealed class RequestBodyMiddleware
             return;
         }
         context.Response.RegisterForDispose(body);
-        if (body.Length > 0)
+        RequestSummary summary;
+        try
         {
-            RequestSummary summary;
-            try
-            {
-                summary = RequestSummary.Parse(body.Span);
-            }
-            catch (JsonException)
-            {
-                await OpenAIErrors.WriteAsync(context, StatusCodes.Status400BadRequest,
-                    "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
-                    OpenAIErrors.InvalidRequest, null);
-                return;
-            }
-            var feature = context.Features.GetRequiredFeature<SluiceRequestFeature>();
-            feature.Model = summary.Model;
-            feature.Stream = summary.Stream;
-            feature.HasStreamOptions = summary.HasStreamOptions;
-            feature.ClientAskedForUsage = summary.IncludeUsage;
-            feature.MaxTokens = summary.MaxTokens;
-            feature.Body = body.Array.AsMemory(0, body.Length);
+            summary = RequestSummary.Parse(body.Span);
         }
+        catch (JsonException) when (body.Length == 0)
+        {
+            await MissingModel(context);
+            return;
+        }
+        catch (JsonException)
+        {
+            await OpenAIErrors.WriteAsync(context, StatusCodes.Status400BadRequest,
+                "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
+                OpenAIErrors.InvalidRequest, null);
+            return;
+        }
+        catch (InvalidRequestException invalid)
+        {
+            await OpenAIErrors.WriteAsync(context, StatusCodes.Status400BadRequest, invalid.Message, OpenAIErrors.InvalidRequest, invalid.Code, invalid.Param);
+            return;
+        }
+        if (summary.Model is null && !request.Path.StartsWithSegments("/v1/moderations", StringComparison.Ordinal))
+        {
+            await MissingModel(context);
+            return;
+        }
+        var feature = context.Features.GetRequiredFeature<SluiceRequestFeature>();
+        feature.Model = summary.Model;
+        feature.Stream = summary.Stream;
+        feature.HasStreamOptions = summary.HasStreamOptions;
+        feature.ClientAskedForUsage = summary.IncludeUsage;
+        feature.MaxTokens = summary.MaxTokens;
+        feature.Choices = summary.Choices;
+        feature.Body = body.Array.AsMemory(0, body.Length);
         request.Body = new MemoryStream(body.Array, 0, body.Length, writable: false);
         await _next(context);
     }
 
+    private static Task MissingModel(HttpContext context) =>
+        OpenAIErrors.WriteAsync(context, StatusCodes.Status400BadRequest,
+            "you must provide a model parameter", OpenAIErrors.InvalidRequest, null);
+
+    /// <summary>
+    /// Every body sent with POST, PUT or PATCH is read as the JSON the OpenAI API expects, whatever its declared
+    /// type (so that no plan rule can be skipped by leaving out <c>Content-Type</c>), except form uploads
+    /// (<c>multipart/form-data</c>, e.g. audio files), which stream through untouched.
+    /// </summary>
     private static bool HasJsonBody(HttpRequest request) =>
         (HttpMethods.IsPost(request.Method) || HttpMethods.IsPut(request.Method) || HttpMethods.IsPatch(request.Method))
-        && IsJson(request.ContentType);
+        && !IsForm(request.ContentType);
 
-    /// <summary><c>application/json</c>, in any case, with or without parameters (<c>; charset=utf-8</c>).</summary>
-    internal static bool IsJson(ReadOnlySpan<char> contentType)
+    /// <summary><c>multipart/…</c> or <c>application/x-www-form-urlencoded</c>.</summary>
+    internal static bool IsForm(ReadOnlySpan<char> contentType)
     {
-        const string Json = "application/json";
         contentType = contentType.Trim();
-        if (!contentType.StartsWith(Json, StringComparison.OrdinalIgnoreCase))
-        {
-            return false;
-        }
-        var rest = contentType[Json.Length..].TrimStart();
-        return rest.IsEmpty || rest[0] == ';';
+        return contentType.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase)
+            || contentType.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>Reads the body; null when it is larger than allowed.</summary>

@@ -45,29 +45,37 @@ internal sealed class MeteringMiddleware
         var started = _time.GetTimestamp();
         var at = _time.GetUtcNow();
         var strip = StreamOptionsInjector.Applies(context.Request, feature);
-        if (strip)
-        {
-            StreamOptionsInjector.Inject(context.Request, feature);
-        }
         var response = context.Response;
         await using var tap = new UsageTap(response.Body, response, strip);
         response.Body = tap;
+        var faulted = false;
         try
         {
+            if (strip)
+            {
+                StreamOptionsInjector.Inject(context.Request, feature);
+            }
             await _next(context);
+        }
+        catch (Exception) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            // Sluice itself failed the call (the error handler answers 500): like an upstream failure, it is given
+            // back and costs nothing, and still lands in the ledger.
+            faulted = true;
+            throw;
         }
         finally
         {
             response.Body = tap.Inner;
             await tap.FinishAsync();
-            await RecordAsync(context, feature, tap, at, started);
+            await RecordAsync(context, feature, tap, at, started, faulted);
         }
     }
 
-    private async Task RecordAsync(HttpContext context, SluiceRequestFeature feature, UsageTap tap, DateTimeOffset at, long started)
+    private async Task RecordAsync(HttpContext context, SluiceRequestFeature feature, UsageTap tap, DateTimeOffset at, long started, bool faulted)
     {
-        var status = context.Response.StatusCode;
-        var upstreamFailed = feature.UpstreamFailed || status >= StatusCodes.Status500InternalServerError;
+        var status = faulted ? StatusCodes.Status500InternalServerError : context.Response.StatusCode;
+        var upstreamFailed = faulted || feature.UpstreamFailed || status >= StatusCodes.Status500InternalServerError;
         var clientLeft = !upstreamFailed && context.RequestAborted.IsCancellationRequested;
         var price = feature.Rules?.Price ?? Price.Free;
         var held = feature.Held;

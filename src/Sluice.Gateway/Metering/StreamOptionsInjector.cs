@@ -1,6 +1,8 @@
-using System.Text.Json.Nodes;
+using System.Buffers;
+using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Sluice.Gateway.Hosting;
+using Sluice.Gateway.Inspection;
 
 namespace Sluice.Gateway.Metering;
 
@@ -45,18 +47,62 @@ internal static class StreamOptionsInjector
         return result;
     }
 
-    /// <summary>The client sent stream_options without include_usage: set it in the object.</summary>
+    /// <summary>
+    /// The client sent <c>stream_options</c> (an object without <c>include_usage</c>, or null): the body is rebuilt from
+    /// its own bytes — every other member exactly as sent, duplicates included — with one <c>stream_options</c> at the
+    /// end that keeps the client's options (of its last <c>stream_options</c>, the one that counts) and sets
+    /// <c>include_usage</c>.
+    /// </summary>
     private static byte[] Rewrite(ReadOnlySpan<byte> body)
     {
-        var root = JsonNode.Parse(body)!.AsObject();
-        if (root["stream_options"] is JsonObject options)
+        var members = Members(body, "stream_options"u8, out var options);
+        var result = new ArrayBufferWriter<byte>(body.Length + 64);
+        result.Write("{"u8);
+        foreach (var member in members)
         {
-            options["include_usage"] = true;
+            result.Write(body[member]);
+            result.Write(","u8);
         }
-        else
+        result.Write("\"stream_options\":{"u8);
+        if (options is { } value && body[value] is [(byte)'{', ..] optionsObject)
         {
-            root["stream_options"] = new JsonObject { ["include_usage"] = true };
+            foreach (var member in Members(optionsObject, "include_usage"u8, out _))
+            {
+                result.Write(optionsObject[member]);
+                result.Write(","u8);
+            }
         }
-        return System.Text.Encoding.UTF8.GetBytes(root.ToJsonString());
+        result.Write("\"include_usage\":true}}"u8);
+        return result.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// The byte ranges of an object's members (<c>"name":value</c>) other than <paramref name="except"/>, and the range
+    /// of the last value of <paramref name="except"/>. The object has been checked to be valid JSON.
+    /// </summary>
+    private static List<Range> Members(ReadOnlySpan<byte> json, ReadOnlySpan<byte> except, out Range? exceptValue)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = RequestSummary.MaxDepth });
+        reader.Read();
+        var members = new List<Range>();
+        exceptValue = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var start = (int)reader.TokenStartIndex;
+            var skip = reader.ValueTextEquals(except);
+            reader.Read();
+            var valueStart = (int)reader.TokenStartIndex;
+            reader.Skip();
+            var end = (int)reader.BytesConsumed;
+            if (skip)
+            {
+                exceptValue = valueStart..end;
+            }
+            else
+            {
+                members.Add(start..end);
+            }
+        }
+        return members;
     }
 }

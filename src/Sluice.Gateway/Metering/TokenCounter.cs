@@ -41,7 +41,7 @@ public sealed class TokenCounter
         {
             return 0;
         }
-        using var document = JsonDocument.Parse(body.ToArray());
+        using var document = JsonDocument.Parse(body.ToArray(), new JsonDocumentOptions { MaxDepth = Inspection.RequestSummary.MaxDepth });
         var root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Object)
         {
@@ -98,18 +98,18 @@ public sealed class TokenCounter
         switch (content.ValueKind)
         {
             case JsonValueKind.String:
-                return CountText(model, content.GetString()!);
+                return CountText(model, Text(content));
             case JsonValueKind.Array:
                 long tokens = 0;
                 foreach (var part in content.EnumerateArray())
                 {
                     if (part.ValueKind == JsonValueKind.String)
                     {
-                        tokens += CountText(model, part.GetString()!);
+                        tokens += CountText(model, Text(part));
                     }
                     else if (part.ValueKind == JsonValueKind.Object && part.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String)
                     {
-                        tokens += CountText(model, text.GetString()!);
+                        tokens += CountText(model, Text(text));
                     }
                 }
                 return tokens;
@@ -124,7 +124,7 @@ public sealed class TokenCounter
         switch (input.ValueKind)
         {
             case JsonValueKind.String:
-                return CountText(model, input.GetString()!);
+                return CountText(model, Text(input));
             case JsonValueKind.Array:
                 long tokens = 0;
                 foreach (var item in input.EnumerateArray())
@@ -132,7 +132,7 @@ public sealed class TokenCounter
                     tokens += item.ValueKind switch
                     {
                         JsonValueKind.Number => 1,
-                        JsonValueKind.String => CountText(model, item.GetString()!),
+                        JsonValueKind.String => CountText(model, Text(item)),
                         JsonValueKind.Array => item.GetArrayLength(),
                         _ => 0,
                     };
@@ -140,6 +140,19 @@ public sealed class TokenCounter
                 return tokens;
             default:
                 return 0;
+        }
+    }
+
+    /// <summary>A JSON string's text; one that is not valid text (an escaped lone surrogate) counts as written, escapes and all.</summary>
+    private static string Text(JsonElement value)
+    {
+        try
+        {
+            return value.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            return value.GetRawText();
         }
     }
 

@@ -29,6 +29,13 @@ internal sealed class ModelRulesMiddleware
         var feature = context.Features.GetRequiredFeature<SluiceRequestFeature>();
         var plan = feature.Plan!;
         feature.Family = ModelFamilies.Of(context.Request.Path);
+        if (feature.Model is null && plan.RestrictsModels && !HttpMethods.IsGet(context.Request.Method))
+        {
+            // A form upload (or a call without a model): its model cannot be checked against the plan's list.
+            return OpenAIErrors.WriteAsync(context, StatusCodes.Status403Forbidden,
+                $"The '{plan.Name}' plan of this server allows only some models ({string.Join(", ", plan.AllowedModels)}), and this call does not name one in a JSON body, so it cannot be checked. Send the call as JSON with a `model` field.",
+                OpenAIErrors.InvalidRequest, "model_not_allowed", "model");
+        }
         var rules = plan.RulesFor(feature.Model, feature.Family);
         feature.Rules = rules;
         if (!rules.Allowed)

@@ -21,7 +21,7 @@ public sealed class MeteringTests
     private const long MiniPromptNano = 150;
     private const long MiniCompletionNano = 600;
 
-    private static async Task<UsageRecord> LedgerRow(RelayFixture relay, HttpResponseMessage response)
+    internal static async Task<UsageRecord> LedgerRow(RelayFixture relay, HttpResponseMessage response)
     {
         var id = response.Headers.GetValues("x-sluice-request-id").Single();
         return await LedgerRow(relay, id);
