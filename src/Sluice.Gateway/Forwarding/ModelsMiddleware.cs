@@ -23,10 +23,21 @@ internal sealed class ModelsMiddleware
     private async Task ListAsync(HttpContext context)
     {
         var entry = await _cache.GetAsync(context.RequestAborted);
-        if (entry is null)
+        if (entry.Failure == ModelsCache.FetchFailure.TimedOut)
+        {
+            await OpenAIErrors.WriteAsync(context, StatusCodes.Status504GatewayTimeout,
+                "The upstream provider did not answer the list of models in time. Please retry.", OpenAIErrors.ServerError, "upstream_timeout");
+            return;
+        }
+        if (entry.Failure is not null)
         {
             await OpenAIErrors.WriteAsync(context, StatusCodes.Status502BadGateway,
                 "The upstream provider could not be reached to list models. Please retry.", OpenAIErrors.ServerError, "upstream_unavailable");
+            return;
+        }
+        if (UpstreamRefusals.Applies(entry.Status))
+        {
+            await UpstreamRefusals.WriteAsync(context, entry.Status, entry.RetryAfter);
             return;
         }
         context.Response.StatusCode = entry.Status;

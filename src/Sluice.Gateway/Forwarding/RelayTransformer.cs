@@ -45,6 +45,17 @@ internal sealed class RelayTransformer : HttpTransformer
 
     public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
     {
+        var admission = httpContext.Features.Get<SluiceRequestFeature>()?.Admission;
+        if (proxyResponse is not null && UpstreamRefusals.Applies((int)proxyResponse.StatusCode))
+        {
+            // Not the user's problem: answered here instead of the upstream's body (YARP then skips it).
+            if (admission is not null)
+            {
+                RateLimitHeaders.Apply(httpContext.Response.Headers, admission);
+            }
+            await UpstreamRefusals.WriteAsync(httpContext, (int)proxyResponse.StatusCode, UpstreamRefusals.RetryAfter(proxyResponse.Headers.RetryAfter));
+            return false;
+        }
         var proceed = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
         var headers = httpContext.Response.Headers;
         foreach (var header in ResponseHeadersToDrop)
@@ -55,7 +66,7 @@ internal sealed class RelayTransformer : HttpTransformer
         {
             headers.Remove(header);
         }
-        if (httpContext.Features.Get<SluiceRequestFeature>()?.Admission is { } admission)
+        if (admission is not null)
         {
             RateLimitHeaders.Apply(headers, admission);
         }
