@@ -43,9 +43,9 @@ public static class AdminEndpoints
             return OpenAIErrorResult.BadRequest("The body must be JSON like {\"name\":\"alice\",\"plan\":\"free\"}.", null);
         }
         var name = request?.Name?.Trim();
-        if (string.IsNullOrEmpty(name) || name.Length > 200)
+        if (string.IsNullOrEmpty(name) || name.Length > 200 || name.Any(char.IsControl))
         {
-            return OpenAIErrorResult.BadRequest("'name' is required: a label of 1 to 200 characters for the key's owner.", "name");
+            return OpenAIErrorResult.BadRequest("'name' is required: a label of 1 to 200 characters for the key's owner, without control characters (line breaks, tabs, escapes).", "name");
         }
         var planName = string.IsNullOrWhiteSpace(request!.Plan) ? PlanCatalog.DefaultPlan : request.Plan.Trim();
         if (plans.Find(planName) is null)
@@ -110,9 +110,14 @@ public static class AdminEndpoints
         {
             return OpenAIErrorResult.BadRequest("The body must be JSON like {\"amount_usd\": 5.00, \"note\": \"top-up\"}.", null);
         }
-        if (request?.AmountUsd is not { } amount || amount <= 0 || amount > 1_000_000)
+        if (request?.AmountUsd is not { } amount || amount <= 0 || amount > 1_000_000 || decimal.Round(amount, 9) != amount)
         {
-            return OpenAIErrorResult.BadRequest("'amount_usd' is required: a positive amount in US dollars (at most 1,000,000).", "amount_usd");
+            return OpenAIErrorResult.BadRequest(
+                "'amount_usd' is required: a positive amount in US dollars, at most 1,000,000, with at most 9 decimal places (balances are kept in nanodollars).", "amount_usd");
+        }
+        if (request.Note is { Length: > 500 })
+        {
+            return OpenAIErrorResult.BadRequest("'note' is at most 500 characters.", "note");
         }
         if (await store.FindAsync(id, context.RequestAborted) is null)
         {

@@ -70,6 +70,10 @@ internal sealed class ApiKeyAuthenticationMiddleware
     internal static ReadOnlySpan<char> PresentedKey(ReadOnlySpan<char> header)
     {
         header = header.Trim();
+        if (header.Equals("Bearer", StringComparison.OrdinalIgnoreCase))
+        {
+            return [];
+        }
         if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
             header = header[7..].Trim();

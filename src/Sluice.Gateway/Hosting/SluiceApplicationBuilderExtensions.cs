@@ -41,6 +41,8 @@ public static class SluiceApplicationBuilderExtensions
             .UseMiddleware<MeteringMiddleware>()
             .UseMiddleware<RelayForwarder>());
 
+        // Off the relay path (which writes every error itself): unknown paths, wrong methods, unbindable queries.
+        app.UseStatusCodePages(UnhandledErrors.WriteEmptyAsync);
         app.UseRouting();
         app.MapHealthChecks("/healthz");
         app.MapPrometheusScrapingEndpoint("/metrics");

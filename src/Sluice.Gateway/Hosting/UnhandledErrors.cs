@@ -25,4 +25,23 @@ internal static class UnhandledErrors
             "The server had an error while processing your request. Sorry about that! You can retry your request; the operator can find the details in the server log.",
             OpenAIErrors.ServerError, null);
     }
+
+    /// <summary>
+    /// An error status that nothing wrote a body for (no such path, a method a path does not take, a query the
+    /// admin API cannot bind): the same OpenAI shape as every other error, with what was asked.
+    /// </summary>
+    public static Task WriteEmptyAsync(StatusCodeContext status)
+    {
+        var context = status.HttpContext;
+        var request = context.Request;
+        var code = context.Response.StatusCode;
+        var message = code switch
+        {
+            StatusCodes.Status404NotFound => $"Invalid URL ({request.Method} {request.Path})",
+            StatusCodes.Status405MethodNotAllowed => $"Method {request.Method} is not allowed on {request.Path}.",
+            StatusCodes.Status400BadRequest => $"The request to {request.Path} could not be understood: check its parameters (e.g. numbers in the query string).",
+            _ => $"The request to {request.Path} failed with HTTP {code}.",
+        };
+        return OpenAIErrors.WriteAsync(context, code, message, code >= 500 ? OpenAIErrors.ServerError : OpenAIErrors.InvalidRequest, null);
+    }
 }

@@ -69,6 +69,7 @@ public sealed class AdminApiTests
     [InlineData("{\"plan\":\"free\"}", "name")]
     [InlineData("{\"name\":\"bob\",\"plan\":\"gold\"}", "plan")]
     [InlineData("not json", null)]
+    [InlineData("{\"name\":\"a\\nb\\u001b[31m\"}", "name")]
     public async Task Create_BadRequest_Is400WithTheParam(string body, string? param)
     {
         await using var relay = await RelayFixture.StartAsync();
@@ -79,6 +80,22 @@ public sealed class AdminApiTests
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var error = await RelayFixture.ErrorOf(response);
         Assert.Equal(param, error.GetProperty("param").GetString());
+    }
+
+    [Theory]
+    [InlineData("GET", "nope", HttpStatusCode.NotFound, "Invalid URL (GET /nope)")]
+    [InlineData("POST", "v2/chat/completions", HttpStatusCode.NotFound, "Invalid URL (POST /v2/chat/completions)")]
+    [InlineData("PUT", "admin/keys", HttpStatusCode.MethodNotAllowed, "Method PUT is not allowed on /admin/keys.")]
+    [InlineData("GET", "admin/usage?days=abc", HttpStatusCode.BadRequest, "The request to /admin/usage could not be understood")]
+    public async Task NoHandlerForTheRequest_StillAnswersOpenAIShaped(string method, string path, HttpStatusCode status, string message)
+    {
+        await using var relay = await RelayFixture.StartAsync();
+        using var admin = relay.Gateway.AdminClient();
+
+        using var response = await admin.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+
+        Assert.Equal(status, response.StatusCode);
+        Assert.StartsWith(message, (await RelayFixture.ErrorOf(response)).GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -31,6 +31,26 @@ public sealed class AuthenticationTests
         Assert.Equal(0, relay.Upstream.RequestCount);
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData("Bearer")]
+    [InlineData("bearer   ")]
+    public async Task NoKeyAtAll_SaysSo(string? authorization)
+    {
+        await using var relay = await RelayFixture.StartAsync();
+        using var client = relay.Gateway.ClientFrom(2);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = RelayFixture.Chat() };
+        if (authorization is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", authorization);
+        }
+
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Contains("You didn't provide an API key", (await RelayFixture.ErrorOf(response)).GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task BareKeyWithoutBearer_IsAccepted()
     {

@@ -93,9 +93,12 @@ public sealed class BillingTests
 
         using var negative = await admin.PostAsJsonAsync($"admin/keys/{id}/credit", new { amount_usd = -5 });
         using var missing = await admin.PostAsJsonAsync("admin/keys/key_nope/credit", new { amount_usd = 5 });
+        using var belowANanodollar = await admin.PostAsJsonAsync($"admin/keys/{id}/credit", new { amount_usd = 0.0000000001m });
 
         Assert.Equal(HttpStatusCode.BadRequest, negative.StatusCode);
         Assert.Equal("amount_usd", (await RelayFixture.ErrorOf(negative)).GetProperty("param").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, belowANanodollar.StatusCode);
+        Assert.Equal("amount_usd", (await RelayFixture.ErrorOf(belowANanodollar)).GetProperty("param").GetString());
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
     }
 
