@@ -25,7 +25,13 @@ public static class SluiceApplicationBuilderExtensions
     public static WebApplication UseSluiceGateway(this WebApplication app)
     {
         app.UseMiddleware<RequestLogMiddleware>();
-        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = UnhandledErrors.WriteAsync });
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            ExceptionHandler = UnhandledErrors.WriteAsync,
+            // A request the client got wrong (a broken chunked body, a bad header) is the client's error, answered
+            // with a 4xx: not logged as a server failure with a stack trace.
+            SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException,
+        });
         app.UseMiddleware<ClientIpMiddleware>();
         app.UseCors();
 
