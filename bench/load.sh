@@ -10,7 +10,7 @@
 #   ROUNDS=N repeats (a) (b) (c) N times in one run (the order of b and c alternates) and summarizes the spread.
 #   KEEP=1 keeps the work folder (logs of every process) instead of deleting it.
 #   SLUICE_ARGS='...' adds arguments to Sluice's command line, for diagnosis only (the targets are judged on Sluice as
-#   shipped), e.g. SLUICE_ARGS=--Logging:LogLevel:Sluice.Requests=Warning measures Sluice without its request log.
+#   shipped), e.g. SLUICE_ARGS=--Sluice:AccessLog:Enabled=false measures Sluice without its access log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -64,7 +64,7 @@ wait_http "http://127.0.0.1:$pass_port/_fake/stats" "$pass_pid" passthrough
 
 sluice_port=$(free_port)
 admin_token="bench-admin-$RANDOM$RANDOM"
-# Logging as shipped (one Information line per request to the console); stdout goes to $work/sluice.log.
+# Logging as shipped (one access-log line per request on standard output); stdout goes to $work/sluice.log.
 dotnet "$sluice_dll" serve --urls "http://127.0.0.1:$sluice_port" --upstream "http://127.0.0.1:$fake_port" \
   --upstream-key sk-bench-upstream --data-dir "$work/data" --admin-token "$admin_token" \
   --Sluice:Plans:free:Limits:0:Requests=1000000000 $SLUICE_ARGS > "$work/sluice.log" 2>&1 &
