@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Sluice.Core.Storage;
 using Sluice.Gateway.Admin;
 using Sluice.Gateway.Admission;
 using Sluice.Gateway.Authentication;
@@ -28,9 +29,9 @@ public static class SluiceApplicationBuilderExtensions
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             ExceptionHandler = UnhandledErrors.WriteAsync,
-            // A request the client got wrong (a broken chunked body, a bad header) is the client's error, answered
-            // with a 4xx: not logged as a server failure with a stack trace.
-            SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException,
+            // Logged with its stack trace: anything unexpected. Not: a request the client got wrong (a broken chunked
+            // body; answered 4xx) and the database being down (answered 503 and logged as one warning line).
+            SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException or StoreUnavailableException,
         });
         app.UseMiddleware<ClientIpMiddleware>();
         app.UseCors();
