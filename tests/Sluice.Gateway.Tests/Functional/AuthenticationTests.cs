@@ -6,6 +6,17 @@ namespace Sluice.Gateway.Tests.Functional;
 /// <summary>Only known, unrevoked keys get through; everything else is OpenAI's 401 and never reaches the upstream.</summary>
 public sealed class AuthenticationTests
 {
+    private static async Task<HttpResponseMessage> ChatWithAuthorization(RelayFixture relay, string? authorization)
+    {
+        using var client = relay.Gateway.ClientFrom(2);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = RelayFixture.Chat() };
+        if (authorization is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", authorization);
+        }
+        return await client.SendAsync(request);
+    }
+
     [Theory]
     [InlineData(null)]
     [InlineData("Bearer ")]
@@ -14,14 +25,8 @@ public sealed class AuthenticationTests
     public async Task MissingOrUnknownKey_Is401InvalidApiKey_UpstreamNeverCalled(string? authorization)
     {
         await using var relay = await RelayFixture.StartAsync();
-        using var client = relay.Gateway.ClientFrom(2);
-        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = RelayFixture.Chat() };
-        if (authorization is not null)
-        {
-            request.Headers.TryAddWithoutValidation("Authorization", authorization);
-        }
 
-        using var response = await client.SendAsync(request);
+        using var response = await ChatWithAuthorization(relay, authorization);
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         var error = await RelayFixture.ErrorOf(response);
@@ -38,14 +43,8 @@ public sealed class AuthenticationTests
     public async Task NoKeyAtAll_SaysSo(string? authorization)
     {
         await using var relay = await RelayFixture.StartAsync();
-        using var client = relay.Gateway.ClientFrom(2);
-        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = RelayFixture.Chat() };
-        if (authorization is not null)
-        {
-            request.Headers.TryAddWithoutValidation("Authorization", authorization);
-        }
 
-        using var response = await client.SendAsync(request);
+        using var response = await ChatWithAuthorization(relay, authorization);
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.Contains("You didn't provide an API key", (await RelayFixture.ErrorOf(response)).GetProperty("message").GetString(), StringComparison.Ordinal);

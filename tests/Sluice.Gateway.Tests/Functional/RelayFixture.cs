@@ -54,6 +54,14 @@ public sealed class RelayFixture : IAsyncDisposable
         return error;
     }
 
+    /// <summary>What a key has used of all its limits (key, IP, caps), as the admin API reports it.</summary>
+    public async Task<int> UsedAsync(string keyId)
+    {
+        using var admin = Gateway.AdminClient();
+        using var document = JsonDocument.Parse(await admin.GetStringAsync($"admin/keys/{keyId}"));
+        return document.RootElement.GetProperty("usage").EnumerateArray().Sum(limit => limit.GetProperty("used").GetInt32());
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Gateway.DisposeAsync();
