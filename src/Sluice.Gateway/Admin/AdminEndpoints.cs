@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
@@ -17,9 +18,19 @@ namespace Sluice.Gateway.Admin;
 /// <summary>The admin API: create, list, show (with usage) and revoke keys. Every route needs the admin token.</summary>
 public static class AdminEndpoints
 {
+    private const long MaxBodyBytes = 64 * 1024;
+
     public static RouteGroupBuilder MapSluiceAdmin(this IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("/admin").AddEndpointFilter<AdminTokenFilter>();
+        var group = endpoints.MapGroup("/admin").AddEndpointFilter<AdminTokenFilter>().AddEndpointFilter(static (context, next) =>
+        {
+            // Admin bodies are a few hundred bytes; larger ones are refused (413) instead of being read whole.
+            if (context.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+            {
+                limit.MaxRequestBodySize = MaxBodyBytes;
+            }
+            return next(context);
+        });
         group.MapPost("/keys", CreateKeyAsync);
         group.MapGet("/keys", ListKeysAsync);
         group.MapGet("/keys/{id}", GetKeyAsync);

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Sluice.Core.Storage;
 using Sluice.Gateway.Admin;
 using Sluice.Gateway.Admission;
@@ -51,8 +52,8 @@ public static class SluiceApplicationBuilderExtensions
         // Off the relay path (which writes every error itself): unknown paths, wrong methods, unbindable queries.
         app.UseStatusCodePages(UnhandledErrors.WriteEmptyAsync);
         app.UseRouting();
-        app.MapHealthChecks("/healthz");
-        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapHealthChecks("/healthz").WithMetadata(new HttpMethodMetadata([HttpMethods.Get, HttpMethods.Head]));
+        app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(new HttpMethodMetadata([HttpMethods.Get]));
         app.MapSluiceAdmin();
         app.MapSluiceSelfServicePage();
         return app;

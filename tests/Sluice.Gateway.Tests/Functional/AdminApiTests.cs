@@ -87,6 +87,8 @@ public sealed class AdminApiTests
     [InlineData("POST", "v2/chat/completions", HttpStatusCode.NotFound, "Invalid URL (POST /v2/chat/completions)")]
     [InlineData("PUT", "admin/keys", HttpStatusCode.MethodNotAllowed, "Method PUT is not allowed on /admin/keys.")]
     [InlineData("GET", "admin/usage?days=abc", HttpStatusCode.BadRequest, "The request to /admin/usage could not be understood")]
+    [InlineData("PUT", "healthz", HttpStatusCode.MethodNotAllowed, "Method PUT is not allowed on /healthz.")]
+    [InlineData("DELETE", "metrics", HttpStatusCode.MethodNotAllowed, "Method DELETE is not allowed on /metrics.")]
     public async Task NoHandlerForTheRequest_StillAnswersOpenAIShaped(string method, string path, HttpStatusCode status, string message)
     {
         await using var relay = await RelayFixture.StartAsync();
@@ -96,6 +98,19 @@ public sealed class AdminApiTests
 
         Assert.Equal(status, response.StatusCode);
         Assert.StartsWith(message, (await RelayFixture.ErrorOf(response)).GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task HugeAdminBody_Is413_NotReadWhole()
+    {
+        await using var relay = await RelayFixture.StartAsync();
+        using var admin = relay.Gateway.AdminClient();
+
+        using var response = await admin.PostAsync("admin/keys",
+            new StringContent($$"""{"name":"{{new string('a', 200_000)}}"}""", System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        await RelayFixture.ErrorOf(response);
     }
 
     [Fact]
