@@ -9,12 +9,16 @@ public static class OpenAIErrors
     public const string InvalidRequest = "invalid_request_error";
     public const string ServerError = "server_error";
 
+    /// <summary>Messages as OpenAI writes them (an apostrophe stays an apostrophe, not <c>\u0027</c>); the body is
+    /// always <c>application/json</c>, never embedded in HTML, so HTML-sensitive characters need no escaping.</summary>
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static async Task WriteAsync(HttpContext context, int status, string message, string type, string? code, string? param = null)
     {
         var response = context.Response;
         response.StatusCode = status;
         response.ContentType = "application/json; charset=utf-8";
-        await using (var writer = new Utf8JsonWriter(response.BodyWriter))
+        await using (var writer = new Utf8JsonWriter(response.BodyWriter, WriterOptions))
         {
             Write(writer, message, type, code, param);
         }
@@ -24,7 +28,7 @@ public static class OpenAIErrors
     public static byte[] ToBytes(string message, string type, string? code, string? param = null)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
         {
             Write(writer, message, type, code, param);
         }

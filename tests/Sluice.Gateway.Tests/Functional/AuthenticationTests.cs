@@ -51,6 +51,17 @@ public sealed class AuthenticationTests
     }
 
     [Fact]
+    public async Task ErrorBody_IsPlainJsonText_AsOpenAIWritesIt()
+    {
+        await using var relay = await RelayFixture.StartAsync();
+
+        using var response = await ChatWithAuthorization(relay, "Bearer sk-unknownunknownunknownunknownunknownunknownunknown");
+
+        // "server's", not "server\u0027s": what a user sees when a client prints the raw body.
+        Assert.Contains("Sluice server's operator", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task BareKeyWithoutBearer_IsAccepted()
     {
         await using var relay = await RelayFixture.StartAsync();
