@@ -72,9 +72,9 @@ public static class Program
         return run.Bad + run.Failed == 0 ? 0 : 1;
     }
 
-    private static async Task<Run> RunAsync(HttpClient client, Uri url, double rate, double seconds)
+    private static async Task<OpenLoopRun> RunAsync(HttpClient client, Uri url, double rate, double seconds)
     {
-        var run = new Run((int)(rate * seconds));
+        var run = new OpenLoopRun((int)(rate * seconds));
         var tasks = OpenLoop.Run(rate, run.Count, (i, due) => OneAsync(i, due));
         await Task.WhenAll(tasks);
         run.Finish();
@@ -116,7 +116,7 @@ public static class Program
         return cpu;
     }
 
-    private static void Report(LoadOptions options, Run run, double[] cpuBefore, double[] cpuAfter, PrometheusHistogram? decisions)
+    private static void Report(LoadOptions options, OpenLoopRun run, double[] cpuBefore, double[] cpuAfter, PrometheusHistogram? decisions)
     {
         var fromSchedule = new LatencySummary(run.FromSchedule);
         var fromSend = new LatencySummary(run.FromSend);
@@ -167,74 +167,5 @@ public static class Program
             }
         }
         Console.WriteLine(result);
-    }
-
-    /// <summary>Timings of one run, indexed by request.</summary>
-    private sealed class Run(int count)
-    {
-        private long _first;
-        private long _last;
-        private int _inFlight;
-        private int _maxInFlight;
-        private int _bad;
-        private int _failed;
-
-        public int Count { get; } = count;
-
-        public long[] FromSchedule { get; } = new long[count];
-
-        public long[] FromSend { get; } = new long[count];
-
-        public long[] Late { get; } = new long[count];
-
-        public int Bad => _bad;
-
-        public int Failed => _failed;
-
-        public int MaxInFlight => _maxInFlight;
-
-        public string? FirstError { get; private set; }
-
-        public double Achieved { get; private set; }
-
-        public void Started(int i, long due, long sent)
-        {
-            Late[i] = sent - due;
-            if (i == 0)
-            {
-                _first = due;
-            }
-            var now = Interlocked.Increment(ref _inFlight);
-            int seen;
-            while (now > (seen = Volatile.Read(ref _maxInFlight)) && Interlocked.CompareExchange(ref _maxInFlight, now, seen) != seen)
-            {
-            }
-        }
-
-        public void Error(Exception exception)
-        {
-            if (Interlocked.Increment(ref _failed) == 1)
-            {
-                FirstError = exception.GetType().Name + ": " + exception.Message;
-            }
-        }
-
-        public void Done(int i, long due, long sent, long done, int status)
-        {
-            Interlocked.Decrement(ref _inFlight);
-            FromSend[i] = done - sent;
-            FromSchedule[i] = done - due;
-            if (status != 0 && status is < 200 or > 299 && Interlocked.Increment(ref _bad) == 1)
-            {
-                FirstError = $"HTTP {status}";
-            }
-            long seen;
-            while (done > (seen = Interlocked.Read(ref _last)) && Interlocked.CompareExchange(ref _last, done, seen) != seen)
-            {
-            }
-        }
-
-        /// <summary>Achieved rate: requests answered with 2xx / (last answer - first scheduled time).</summary>
-        public void Finish() => Achieved = (Count - _bad - _failed) / ((_last - _first) / (double)Stopwatch.Frequency);
     }
 }

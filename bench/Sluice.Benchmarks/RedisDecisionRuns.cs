@@ -44,7 +44,7 @@ public sealed class RedisDecisionRuns
         var run = await OpenLoopAsync(limiter, checksOf, rate, seconds);
         var cpu = Cpu.Now(_redis) - before;
         var (script, slow) = await _redis.ScriptAsync();
-        var decision = new LatencySummary(run.FromCall);
+        var decision = new LatencySummary(run.FromSend);
         var fromSchedule = new LatencySummary(run.FromSchedule);
         var late = new LatencySummary(run.Late);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -113,7 +113,7 @@ public sealed class RedisDecisionRuns
     {
         var id = NextRunId();
         var run = new OpenLoopRun((int)(rate * seconds));
-        var tasks = OpenLoop.Run(rate, run.FromCall.Length, (i, due) => OneAsync(i, due));
+        var tasks = OpenLoop.Run(rate, run.Count, (i, due) => OneAsync(i, due));
         await Task.WhenAll(tasks);
         run.Finish();
         return run;
@@ -142,53 +142,6 @@ public sealed class RedisDecisionRuns
     }
 
     private string NextRunId() => string.Create(CultureInfo.InvariantCulture, $"r{Interlocked.Increment(ref _run)}");
-
-    /// <summary>Timings of one open-loop run, indexed by call.</summary>
-    private sealed class OpenLoopRun(int count)
-    {
-        private long _first = long.MaxValue;
-        private long _last;
-        private int _inFlight;
-        private int _maxInFlight;
-
-        public long[] FromCall { get; } = new long[count];
-
-        public long[] FromSchedule { get; } = new long[count];
-
-        public long[] Late { get; } = new long[count];
-
-        public double Achieved { get; private set; }
-
-        public int MaxInFlight => _maxInFlight;
-
-        public void Started(int i, long due, long sent)
-        {
-            Late[i] = sent - due;
-            if (i == 0)
-            {
-                _first = due;
-            }
-            var now = Interlocked.Increment(ref _inFlight);
-            int seen;
-            while (now > (seen = Volatile.Read(ref _maxInFlight)) && Interlocked.CompareExchange(ref _maxInFlight, now, seen) != seen)
-            {
-            }
-        }
-
-        public void Done(int i, long due, long sent, long done)
-        {
-            Interlocked.Decrement(ref _inFlight);
-            FromCall[i] = done - sent;
-            FromSchedule[i] = done - due;
-            long seen;
-            while (done > (seen = Interlocked.Read(ref _last)) && Interlocked.CompareExchange(ref _last, done, seen) != seen)
-            {
-            }
-        }
-
-        /// <summary>Achieved rate: calls answered / (last answer - first scheduled time).</summary>
-        public void Finish() => Achieved = FromCall.Length / ((_last - _first) / (double)Stopwatch.Frequency);
-    }
 
     /// <summary>CPU seconds of this process, of redis-server and of the whole machine at one moment.</summary>
     private readonly record struct Cpu(double Client, double Redis, double Machine)

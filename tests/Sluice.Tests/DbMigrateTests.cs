@@ -13,17 +13,24 @@ namespace Sluice.Tests;
 /// </summary>
 public sealed class DbMigrateTests : IAsyncLifetime
 {
-    private readonly string _sqliteDir = Path.Combine(Path.GetTempPath(), "sluice-mig-sqlite-" + Guid.NewGuid().ToString("N")[..10]);
-    private readonly string _postgresDir = Path.Combine(Path.GetTempPath(), "sluice-mig-pg-" + Guid.NewGuid().ToString("N")[..10]);
+    private readonly TestResources _resources = new();
+    private readonly string _sqliteDir;
+    private readonly string _postgresDir;
     private TestDatabase? _database;
     private FakeUpstreamServer? _upstream;
+
+    public DbMigrateTests()
+    {
+        _sqliteDir = _resources.NewDataDir("sluice-mig-sqlite-");
+        _postgresDir = _resources.NewDataDir("sluice-mig-pg-");
+    }
 
     public async Task InitializeAsync()
     {
         try
         {
-            _database = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync();
-            _upstream = await FakeUpstreamServer.StartAsync(new FakeUpstreamOptions { RecordRequests = false });
+            _database = _resources.Own(await (await PostgresServer.SharedAsync()).CreateDatabaseAsync());
+            _upstream = _resources.Own(await FakeUpstreamServer.StartAsync(new FakeUpstreamOptions { RecordRequests = false }));
         }
         catch
         {
@@ -32,24 +39,7 @@ public sealed class DbMigrateTests : IAsyncLifetime
         }
     }
 
-    public async Task DisposeAsync()
-    {
-        if (_upstream is not null)
-        {
-            await _upstream.DisposeAsync();
-        }
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
-        foreach (var dir in new[] { _sqliteDir, _postgresDir })
-        {
-            if (Directory.Exists(dir))
-            {
-                Directory.Delete(dir, recursive: true);
-            }
-        }
-    }
+    public async Task DisposeAsync() => await _resources.ReleaseAsync();
 
     [Fact]
     public async Task Migrate_EmbeddedInstallation_EveryKeyWorksOnAPostgresGateway_AndASecondRunChangesNothing()

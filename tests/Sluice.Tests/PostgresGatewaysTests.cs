@@ -16,6 +16,7 @@ public sealed class PostgresGatewaysTests : IAsyncLifetime
 {
     private static readonly TimeSpan OneSecond = TimeSpan.FromSeconds(1);
 
+    private readonly TestResources _resources = new();
     private readonly List<string> _dataDirs = [];
     private readonly List<SluiceProcess> _gateways = [];
     private TestDatabase? _database;
@@ -25,8 +26,8 @@ public sealed class PostgresGatewaysTests : IAsyncLifetime
     {
         try
         {
-            _database = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync();
-            _upstream = await FakeUpstreamServer.StartAsync(new FakeUpstreamOptions { RecordRequests = false });
+            _database = _resources.Own(await (await PostgresServer.SharedAsync()).CreateDatabaseAsync());
+            _upstream = _resources.Own(await FakeUpstreamServer.StartAsync(new FakeUpstreamOptions { RecordRequests = false }));
             // Both start at once on an empty database: they take turns at the migration (advisory lock).
             Task<SluiceProcess>[] starts = [StartGateway(), StartGateway()];
             try
@@ -35,7 +36,7 @@ public sealed class PostgresGatewaysTests : IAsyncLifetime
             }
             finally
             {
-                _gateways.AddRange(starts.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result));
+                _gateways.AddRange(starts.Where(t => t.IsCompletedSuccessfully).Select(t => _resources.Own(t.Result)));
             }
         }
         catch
@@ -46,31 +47,11 @@ public sealed class PostgresGatewaysTests : IAsyncLifetime
         }
     }
 
-    public async Task DisposeAsync()
-    {
-        foreach (var gateway in _gateways)
-        {
-            await gateway.DisposeAsync();
-        }
-        _gateways.Clear();
-        if (_upstream is not null)
-        {
-            await _upstream.DisposeAsync();
-        }
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
-        foreach (var dir in _dataDirs.Where(Directory.Exists))
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-        _dataDirs.Clear();
-    }
+    public async Task DisposeAsync() => await _resources.ReleaseAsync();
 
     private Task<SluiceProcess> StartGateway()
     {
-        var dataDir = Path.Combine(Path.GetTempPath(), "sluice-pg-gw-" + Guid.NewGuid().ToString("N")[..10]);
+        var dataDir = _resources.NewDataDir("sluice-pg-gw-");
         _dataDirs.Add(dataDir);
         return SluiceProcess.ServeAsync("--data-dir", dataDir, "--upstream", _upstream!.BaseUrl, "--admin-token", "t0ken",
             "--postgres", _database!.ConnectionString, "--Logging:LogLevel:Sluice.Requests=Warning");

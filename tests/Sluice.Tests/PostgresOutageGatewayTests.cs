@@ -18,7 +18,7 @@ public sealed class PostgresOutageGatewayTests : IAsyncLifetime
 {
     private static readonly TimeSpan Quick = TimeSpan.FromSeconds(10);
 
-    private readonly List<string> _dataDirs = [];
+    private readonly TestResources _resources = new();
     private readonly List<SluiceProcess> _gateways = [];
     private PostgresServer? _server;
     private TestDatabase? _database;
@@ -28,15 +28,14 @@ public sealed class PostgresOutageGatewayTests : IAsyncLifetime
     {
         try
         {
-            _server = await PostgresServer.StartAsync();
+            // The server owns its databases: disposing it is enough.
+            _server = _resources.Own(await PostgresServer.StartAsync());
             _database = await _server.CreateDatabaseAsync();
-            _upstream = await FakeUpstreamServer.StartAsync(new FakeUpstreamOptions { RecordRequests = false });
+            _upstream = _resources.Own(await FakeUpstreamServer.StartAsync(new FakeUpstreamOptions { RecordRequests = false }));
             foreach (var _ in new[] { "a", "b" })
             {
-                var dataDir = Path.Combine(Path.GetTempPath(), "sluice-pg-out-" + Guid.NewGuid().ToString("N")[..10]);
-                _dataDirs.Add(dataDir);
-                _gateways.Add(await SluiceProcess.ServeAsync("--data-dir", dataDir, "--upstream", _upstream.BaseUrl, "--admin-token", "t0ken",
-                    "--postgres", _database.ConnectionString));
+                _gateways.Add(_resources.Own(await SluiceProcess.ServeAsync("--data-dir", _resources.NewDataDir("sluice-pg-out-"), "--upstream", _upstream.BaseUrl,
+                    "--admin-token", "t0ken", "--postgres", _database.ConnectionString)));
             }
         }
         catch
@@ -47,27 +46,7 @@ public sealed class PostgresOutageGatewayTests : IAsyncLifetime
         }
     }
 
-    public async Task DisposeAsync()
-    {
-        foreach (var gateway in _gateways)
-        {
-            await gateway.DisposeAsync();
-        }
-        _gateways.Clear();
-        if (_upstream is not null)
-        {
-            await _upstream.DisposeAsync();
-        }
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-        foreach (var dir in _dataDirs.Where(Directory.Exists))
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-        _dataDirs.Clear();
-    }
+    public async Task DisposeAsync() => await _resources.ReleaseAsync();
 
     [Fact]
     public async Task PostgresStopped_KnownKeysFlow_AdminAnswers503_OutageLoggedOnce_ThenEverythingWorksAgain()

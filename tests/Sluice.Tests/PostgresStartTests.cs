@@ -9,18 +9,25 @@ namespace Sluice.Tests;
 /// up to <c>Sluice:Postgres:StartTimeout</c>, then serves; if the database never comes, it exits saying why.</summary>
 public sealed class PostgresStartTests : IAsyncLifetime
 {
-    private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "sluice-pg-start-" + Guid.NewGuid().ToString("N")[..10]);
+    private readonly TestResources _resources = new();
+    private readonly string _dataDir;
     private PostgresServer? _server;
     private TestDatabase? _database;
     private FakeUpstreamServer? _upstream;
+
+    public PostgresStartTests()
+    {
+        _dataDir = _resources.NewDataDir("sluice-pg-start-");
+    }
 
     public async Task InitializeAsync()
     {
         try
         {
-            _server = await PostgresServer.StartAsync();
+            // The server owns its databases: disposing it is enough.
+            _server = _resources.Own(await PostgresServer.StartAsync());
             _database = await _server.CreateDatabaseAsync();
-            _upstream = await FakeUpstreamServer.StartAsync(new FakeUpstreamOptions { RecordRequests = false });
+            _upstream = _resources.Own(await FakeUpstreamServer.StartAsync(new FakeUpstreamOptions { RecordRequests = false }));
             await _server.StopAsync();
         }
         catch
@@ -31,21 +38,7 @@ public sealed class PostgresStartTests : IAsyncLifetime
         }
     }
 
-    public async Task DisposeAsync()
-    {
-        if (_upstream is not null)
-        {
-            await _upstream.DisposeAsync();
-        }
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-        if (Directory.Exists(_dataDir))
-        {
-            Directory.Delete(_dataDir, recursive: true);
-        }
-    }
+    public async Task DisposeAsync() => await _resources.ReleaseAsync();
 
     [Fact]
     public async Task DatabaseComesUpWhileTheGatewayStarts_TheGatewayWaitsForIt_ThenServes()

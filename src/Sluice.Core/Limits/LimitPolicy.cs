@@ -76,6 +76,13 @@ public sealed class LimitPolicy
     /// <summary>The end of the zone's calendar day containing <paramref name="nowMs"/> (the next day's start).</summary>
     public long DayEndMs(long nowMs) => DayOf(nowMs).End;
 
+    /// <summary>
+    /// The calendar days around <paramref name="nowMs"/> as four boundaries: the previous day's start, this day's
+    /// start, its end (the next day's start) and the next day's end, for a store whose own clock may be a moment
+    /// ahead of or behind this one (Redis), to pick the day its time falls into.
+    /// </summary>
+    public string DayBoundaries(long nowMs) => DayOf(nowMs).Boundaries;
+
     /// <summary>The calendar day containing the time; the last one found is kept, as nearly every call asks for it again.</summary>
     private CalendarDay DayOf(long nowMs)
     {
@@ -86,25 +93,14 @@ public sealed class LimitPolicy
         }
         var zone = CalendarZone ?? TimeZoneInfo.Utc;
         var date = TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeMilliseconds(nowMs), zone).Date;
-        day = new CalendarDay(MidnightMs(zone, date), MidnightMs(zone, date.AddDays(1)));
+        var (start, end) = (MidnightMs(zone, date), MidnightMs(zone, date.AddDays(1)));
+        day = new CalendarDay(start, end, string.Join(',', MidnightMs(zone, date.AddDays(-1)), start, end, MidnightMs(zone, date.AddDays(2))));
         _lastDay = day;
         return day;
     }
 
-    private sealed record CalendarDay(long Start, long End);
-
-    /// <summary>
-    /// The calendar days around <paramref name="nowMs"/> as four boundaries: the previous day's start, this day's
-    /// start, its end (the next day's start) and the next day's end, for a store whose own clock may be a moment
-    /// ahead of or behind this one (Redis), to pick the day its time falls into.
-    /// </summary>
-    public string DayBoundaries(long nowMs)
-    {
-        var zone = CalendarZone ?? TimeZoneInfo.Utc;
-        var today = TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeMilliseconds(nowMs), zone).Date;
-        return string.Join(',',
-            MidnightMs(zone, today.AddDays(-1)), MidnightMs(zone, today), MidnightMs(zone, today.AddDays(1)), MidnightMs(zone, today.AddDays(2)));
-    }
+    /// <summary>One calendar day, with its <see cref="DayBoundaries"/> text (made once a day, not per decision).</summary>
+    private sealed record CalendarDay(long Start, long End, string Boundaries);
 
     /// <summary>
     /// The UTC instant of a local midnight. Where the clocks skip midnight (a day that starts at 01:00), the day

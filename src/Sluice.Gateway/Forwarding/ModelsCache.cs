@@ -46,6 +46,8 @@ internal sealed class ModelsCache
     /// <summary>One fetch on behalf of every caller: it does not stop when one of them goes away, only at the upstream timeout.</summary>
     private async Task<Entry> FetchAsync()
     {
+        // Started under the lock in GetAsync: yield first, so that the fetch never completes (and clears
+        // _fetching) before GetAsync has stored it.
         await Task.Yield();
         Entry fetched;
         using (var timeout = new CancellationTokenSource(_upstream.Timeout))
