@@ -9,6 +9,7 @@ public sealed class LimitPolicy
 {
     public const long DayMs = 86_400_000;
 
+    private readonly int _scopeId;
     private CalendarDay? _lastDay;
 
     public LimitPolicy(string plan, string name, LimitSubject subject, int limit, TimeSpan window,
@@ -27,6 +28,7 @@ public sealed class LimitPolicy
         Kind = kind;
         Description = description;
         Scope = string.Concat(plan, ":", name);
+        _scopeId = CounterScopes.IdOf(Scope);
     }
 
     /// <summary>The longest window a sliding log can hold (its offsets are 32-bit milliseconds).</summary>
@@ -57,9 +59,9 @@ public sealed class LimitPolicy
     /// <summary>The counter namespace, <c>plan:name</c>.</summary>
     public string Scope { get; }
 
-    public CounterKey CounterFor(string keyId) => new(Scope, keyId);
+    public CounterKey CounterFor(string keyId) => new(Scope, _scopeId, keyId, 0);
 
-    public CounterKey CounterFor(UInt128 addressGroup) => new(Scope, addressGroup);
+    public CounterKey CounterFor(UInt128 addressGroup) => new(Scope, _scopeId, null, addressGroup);
 
     /// <summary>
     /// How long a counter must keep its times: the window, or for a calendar day the longest a day can last

@@ -110,6 +110,109 @@ public sealed class InMemoryRequestLimiterUpkeepTests
     }
 
     [Fact]
+    public void ManyCounters_GrownAndHalfSwept_EveryCounterLeftKeepsItsCount()
+    {
+        // 20,000 keys and IPs make every stripe of the table grow many times; the sweep then removes every other
+        // key and IP from the middle of probe runs. Whatever remains must be found with its exact count.
+        var time = new FakeTimeProvider(Start);
+        var limiter = new InMemoryRequestLimiter(time);
+        var shortPlan = TestPlans.Joint(100, TimeSpan.FromMinutes(1));
+        var longPlan = TestPlans.Joint(100, TimeSpan.FromHours(1));
+        const int Subjects = 10_000;
+        for (var i = 0; i < Subjects; i++)
+        {
+            var plan = i % 2 == 0 ? longPlan : shortPlan;
+            for (var n = 0; n <= i % 3; n++)
+            {
+                Assert.True(limiter.TryAdmit(plan.ChecksFor("k" + i, TestPlans.Ip(i))).Admitted);
+            }
+        }
+        Assert.Equal(2 * Subjects, limiter.CounterCount);
+
+        time.Advance(TimeSpan.FromMinutes(2));
+        Assert.Equal(Subjects, limiter.Sweep());
+
+        Assert.Equal(Subjects, limiter.CounterCount);
+        for (var i = 0; i < Subjects; i++)
+        {
+            var plan = i % 2 == 0 ? longPlan : shortPlan;
+            var state = limiter.Peek(plan.ChecksFor("k" + i, TestPlans.Ip(i)));
+            var expected = i % 2 == 0 ? (i % 3) + 1 : 0;
+            Assert.Equal(expected, state.Key().Used);
+            Assert.Equal(expected, state.IpCounter().Used);
+        }
+    }
+
+    [Fact]
+    public void FullCounters_SweptAndRefilled_KeepTheirOwnTimes()
+    {
+        // 150 times do not fit in an entry: they move to a ring of their own, which the sweep gives back and a
+        // new counter reuses. Each counter must still hold exactly its own times.
+        var time = new FakeTimeProvider(Start);
+        var limiter = new InMemoryRequestLimiter(time);
+        var plan = TestPlans.Joint(150, TimeSpan.FromMinutes(10));
+        for (var round = 0; round < 3; round++)
+        {
+            for (var k = 0; k < 40; k++)
+            {
+                var used = 30 + (k * 3);
+                for (var n = 0; n < used; n++)
+                {
+                    Assert.True(limiter.TryAdmit(plan.ChecksFor($"r{round}k{k}", TestPlans.Ip((round * 100) + k))).Admitted);
+                }
+            }
+            for (var k = 0; k < 40; k++)
+            {
+                var state = limiter.Peek(plan.ChecksFor($"r{round}k{k}", TestPlans.Ip((round * 100) + k)));
+                Assert.Equal(30 + (k * 3), state.Key().Used);
+                Assert.Equal(30 + (k * 3), state.IpCounter().Used);
+            }
+            time.Advance(TimeSpan.FromMinutes(11));
+            Assert.Equal(80, limiter.Sweep());
+        }
+        Assert.Equal(0, limiter.CounterCount);
+    }
+
+    [Fact]
+    public void Snapshot_Version1_FromBeforeTheCounterTable_IsStillRead()
+    {
+        // Version 1 stored a key counter by its key id; such a file, left by an older Sluice, must still load.
+        var plan = TestPlans.Joint(3, TimeSpan.FromHours(1));
+        var checks = plan.ChecksFor("key_old", TestPlans.Ip(7));
+        var admitted = Start.AddMinutes(-10).ToUnixTimeMilliseconds();
+        using var file = new MemoryStream();
+        using (var writer = new BinaryWriter(file, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            writer.Write(0x4C43_4C53);
+            writer.Write(1);
+            writer.Write((byte)1);
+            writer.Write(checks[0].Counter.Scope);
+            writer.Write(true);
+            writer.Write("key_old");
+            writer.Write(checks[0].WindowMs);
+            writer.Write(1);
+            writer.Write(admitted);
+            writer.Write((byte)1);
+            writer.Write(checks[1].Counter.Scope);
+            writer.Write(false);
+            writer.Write((ulong)(TestPlans.Ip(7) >> 64));
+            writer.Write((ulong)TestPlans.Ip(7));
+            writer.Write(checks[1].WindowMs);
+            writer.Write(1);
+            writer.Write(admitted);
+            writer.Write((byte)0);
+        }
+        file.Position = 0;
+        var limiter = new InMemoryRequestLimiter(new FakeTimeProvider(Start));
+        Assert.Equal(2, limiter.ReadSnapshot(file));
+
+        var state = limiter.Peek(checks);
+        Assert.Equal(1, state.Key().Used);
+        Assert.Equal(1, state.IpCounter().Used);
+        Assert.Equal((long)TimeSpan.FromMinutes(50).TotalMilliseconds, state.Key().ResetAfterMs);
+    }
+
+    [Fact]
     public void Admit_RunningForMonths_OffsetsRebaseAndStayExact()
     {
         var time = new FakeTimeProvider(Start);

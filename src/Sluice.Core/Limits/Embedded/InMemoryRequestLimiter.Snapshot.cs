@@ -5,11 +5,14 @@ namespace Sluice.Core.Limits.Embedded;
 public sealed partial class InMemoryRequestLimiter
 {
     private const int SnapshotMagic = 0x4C43_4C53; // "SLCL"
-    private const int SnapshotVersion = 1;
+
+    // Version 1 stored a key counter's key id; version 2 stores every counter as the table does (CounterId):
+    // the scope's name, whether the subject is a text, and the subject's 128 bits (a text's hash). Both are read.
+    private const int SnapshotVersion = 2;
 
     /// <summary>
     /// Writes every counter with its times, so that a restart does not hand everyone a fresh quota.
-    /// Each log is copied under its own lock; decisions go on meanwhile.
+    /// Each stripe is copied under its own lock, then written; decisions go on meanwhile.
     /// </summary>
     public int WriteSnapshot(Stream destination)
     {
@@ -17,44 +20,40 @@ public sealed partial class InMemoryRequestLimiter
         writer.Write(SnapshotMagic);
         writer.Write(SnapshotVersion);
         var written = 0;
-        long[] times = new long[64];
-        foreach (var (counter, log) in _logs)
+        var copied = new List<(CounterId Id, int RetentionMs, long[] Times)>();
+        for (var i = 0; i < CounterTable.StripeCount; i++)
         {
-            int count;
-            long window;
-            lock (log)
+            copied.Clear();
+            var stripe = _table[i];
+            lock (stripe.Gate)
             {
-                if (log.Dead || log.Count == 0)
+                for (var slot = 0; slot < stripe.Capacity; slot++)
                 {
-                    continue;
+                    ref var entry = ref stripe[slot];
+                    if (entry.IsEmpty || entry.Count == 0)
+                    {
+                        continue;
+                    }
+                    var times = new long[entry.Count];
+                    entry.CopyTo(stripe.Rings, times);
+                    copied.Add((entry.Id, entry.RetentionMs, times));
                 }
-                count = log.Count;
-                window = log.WindowMs;
-                if (times.Length < count)
+            }
+            foreach (var (id, retention, times) in copied)
+            {
+                writer.Write((byte)1);
+                writer.Write(CounterScopes.NameOf(id.Tag >> 1));
+                writer.Write((id.Tag & 1) == 1);
+                writer.Write((ulong)(id.Subject >> 64));
+                writer.Write((ulong)id.Subject);
+                writer.Write((long)retention);
+                writer.Write(times.Length);
+                foreach (var time in times)
                 {
-                    times = new long[Math.Max(count, times.Length * 2)];
+                    writer.Write(time);
                 }
-                log.CopyTo(times);
+                written++;
             }
-            writer.Write((byte)1);
-            writer.Write(counter.Scope);
-            writer.Write(counter.Text is not null);
-            if (counter.Text is not null)
-            {
-                writer.Write(counter.Text);
-            }
-            else
-            {
-                writer.Write((ulong)(counter.Number >> 64));
-                writer.Write((ulong)counter.Number);
-            }
-            writer.Write(window);
-            writer.Write(count);
-            for (var i = 0; i < count; i++)
-            {
-                writer.Write(times[i]);
-            }
-            written++;
         }
         writer.Write((byte)0);
         return written;
@@ -69,7 +68,7 @@ public sealed partial class InMemoryRequestLimiter
             throw new InvalidDataException("Not a Sluice limiter snapshot.");
         }
         var version = reader.ReadInt32();
-        if (version != SnapshotVersion)
+        if (version is not (1 or SnapshotVersion))
         {
             throw new InvalidDataException($"Limiter snapshot version {version} is not supported (expected {SnapshotVersion}).");
         }
@@ -77,26 +76,47 @@ public sealed partial class InMemoryRequestLimiter
         var lastTime = 0L;
         while (reader.ReadByte() == 1)
         {
-            var scope = reader.ReadString();
-            var counter = reader.ReadBoolean()
-                ? new CounterKey(scope, reader.ReadString())
-                : new CounterKey(scope, ((UInt128)reader.ReadUInt64() << 64) | reader.ReadUInt64());
-            var window = reader.ReadInt64();
+            var id = version == 1 ? ReadVersion1Counter(reader) : ReadCounter(reader);
+            var retention = reader.ReadInt64();
             var count = reader.ReadInt32();
-            // Exactly as many slots as times: a restart costs no more memory than the counters held before it.
-            var log = new SlidingLog(window, count);
-            for (var i = 0; i < count; i++)
+            var stripe = _table[CounterTable.StripeOf(id)];
+            lock (stripe.Gate)
             {
-                var time = reader.ReadInt64();
-                log.Append(time, count);
-                lastTime = Math.Max(lastTime, time);
+                if (stripe.Find(id) >= 0)
+                {
+                    throw new InvalidDataException("Limiter snapshot holds a counter twice.");
+                }
+                ref var entry = ref stripe.Add(id, retention);
+                for (var i = 0; i < count; i++)
+                {
+                    // The limit given is the count: a ring that outgrows the entry is exactly as long as the times.
+                    var time = reader.ReadInt64();
+                    entry.Append(stripe.Rings, time, count);
+                    lastTime = Math.Max(lastTime, time);
+                }
             }
-            _logs[counter] = log;
             read++;
         }
         // Times handed out before the restart stay in the past even if the wall clock moved back.
         InterlockedMax(ref _lastNow, lastTime);
         return read;
+    }
+
+    private static CounterId ReadCounter(BinaryReader reader)
+    {
+        var scope = CounterScopes.IdOf(reader.ReadString());
+        var text = reader.ReadBoolean();
+        var subject = ((UInt128)reader.ReadUInt64() << 64) | reader.ReadUInt64();
+        var tag = (scope << 1) | (text ? 1 : 0);
+        return new CounterId(subject, tag, CounterId.HashOf(tag, subject));
+    }
+
+    private static CounterId ReadVersion1Counter(BinaryReader reader)
+    {
+        var scope = reader.ReadString();
+        return reader.ReadBoolean()
+            ? new CounterKey(scope, reader.ReadString()).Id
+            : new CounterKey(scope, ((UInt128)reader.ReadUInt64() << 64) | reader.ReadUInt64()).Id;
     }
 
     private static void InterlockedMax(ref long target, long value)

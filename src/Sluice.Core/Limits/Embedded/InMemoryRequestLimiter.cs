@@ -1,18 +1,18 @@
-using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 
 namespace Sluice.Core.Limits.Embedded;
 
 /// <summary>
-/// The embedded limiter: an exact sliding log per counter, in process memory. A decision locks the logs of
-/// all its counters (in a fixed order, so two decisions never deadlock), trims them, and appends to all of
-/// them or to none. Times come from <see cref="TimeProvider"/>, clamped so that they never run backwards.
+/// The embedded limiter: an exact sliding log per counter, in process memory (a <see cref="CounterTable"/>). A
+/// decision locks the stripes of all its counters (in increasing order, so two decisions never deadlock), trims
+/// the counters, and appends to all of them or to none. Times come from <see cref="TimeProvider"/>, clamped so
+/// that they never run backwards.
 /// </summary>
 public sealed partial class InMemoryRequestLimiter : IRequestLimiter
 {
     private const int InlineChecks = 16;
 
-    private readonly ConcurrentDictionary<CounterKey, SlidingLog> _logs = new();
+    private readonly CounterTable _table = new();
     private readonly TimeProvider _time;
     private long _lastNow;
 
@@ -21,8 +21,11 @@ public sealed partial class InMemoryRequestLimiter : IRequestLimiter
         _time = time;
     }
 
-    /// <summary>How many counters hold at least one time (or did at the last sweep).</summary>
-    public int CounterCount => _logs.Count;
+    /// <summary>How many counters the limiter holds (those emptied are dropped by <see cref="Sweep"/>).</summary>
+    public int CounterCount => _table.Count;
+
+    /// <summary>Bytes of the counter table held outside the managed heap (the entries; their overflow rings are managed).</summary>
+    internal long NativeBytes => _table.NativeBytes;
 
     public ValueTask<AdmissionResult> TryAdmitAsync(ReadOnlyMemory<LimitCheck> checks, string requestId, CancellationToken cancellationToken) =>
         ValueTask.FromResult(TryAdmit(checks.Span));
@@ -37,60 +40,61 @@ public sealed partial class InMemoryRequestLimiter : IRequestLimiter
     public AdmissionResult TryAdmit(ReadOnlySpan<LimitCheck> checks)
     {
         var states = new CounterState[checks.Length];
-        var inline = default(LogBuffer);
-        Span<SlidingLog?> logs = checks.Length <= InlineChecks ? inline : new SlidingLog?[checks.Length];
-        Span<int> order = checks.Length <= InlineChecks ? stackalloc int[checks.Length] : new int[checks.Length];
-        while (true)
+        var admitted = Decide(checks, states, out var now);
+        return new AdmissionResult(admitted, states, now);
+    }
+
+    /// <summary>The decision of <see cref="TryAdmit"/>, writing each counter's state into <paramref name="states"/>.</summary>
+    [SkipLocalsInit]
+    internal unsafe bool Decide(ReadOnlySpan<LimitCheck> checks, Span<CounterState> states, out long now)
+    {
+        var inline = checks.Length <= InlineChecks;
+        Span<int> stripes = inline ? stackalloc int[checks.Length] : new int[checks.Length];
+        Span<int> locked = inline ? stackalloc int[checks.Length] : new int[checks.Length];
+        Span<int> slots = inline ? stackalloc int[checks.Length] : new int[checks.Length];
+        Span<nint> entries = inline ? stackalloc nint[checks.Length] : new nint[checks.Length];
+        for (var i = 0; i < checks.Length; i++)
         {
+            stripes[i] = CounterTable.StripeOf(checks[i].Counter.Id);
+        }
+        _table.Touch(checks, stripes);
+        var held = LockStripes(stripes, locked);
+        try
+        {
+            FindOrAdd(checks, stripes, slots);
+            // Every counter is in place and no stripe grows until the locks are released: the entries stay put.
             for (var i = 0; i < checks.Length; i++)
             {
-                logs[i] = _logs.GetOrAdd(checks[i].Counter, static (_, retention) => new SlidingLog(retention), checks[i].RetentionMs);
+                entries[i] = (nint)Unsafe.AsPointer(ref _table[stripes[i]][slots[i]]);
             }
-            SortByLockOrder(logs, order);
-            var held = 0;
-            try
+            // The clock is read under the locks, so every counter receives its times in order.
+            now = Now();
+            var admitted = true;
+            for (var i = 0; i < checks.Length; i++)
             {
-                var dead = false;
-                for (; held < order.Length; held++)
-                {
-                    var log = logs[order[held]]!;
-                    Monitor.Enter(log);
-                    dead |= log.Dead;
-                }
-                if (dead)
-                {
-                    continue;
-                }
-                // The clock is read under the locks, so every log receives its times in order.
-                var now = Now();
-                var admitted = true;
-                for (var i = 0; i < checks.Length; i++)
-                {
-                    var log = logs[i]!;
-                    log.TrimThrough(checks[i].Policy.CutoffMs(now));
-                    log.WindowMs = Math.Max(log.WindowMs, checks[i].RetentionMs);
-                    admitted &= log.Count < checks[i].Limit;
-                }
-                for (var i = 0; i < checks.Length; i++)
-                {
-                    var log = logs[i]!;
-                    var policy = checks[i].Policy;
-                    var retry = admitted ? 0 : log.RetryAfter(now, policy);
-                    if (admitted)
-                    {
-                        log.Append(now, checks[i].Limit);
-                    }
-                    states[i] = new CounterState(policy, log.Count, log.ResetAfter(now, policy), retry);
-                }
-                return new AdmissionResult(admitted, states, now);
+                ref var entry = ref *(CounterEntry*)entries[i];
+                ref readonly var check = ref checks[i];
+                entry.TrimThrough(_table[stripes[i]].Rings, check.Policy.CutoffMs(now));
+                entry.RetentionMs = (int)Math.Max(entry.RetentionMs, check.RetentionMs);
+                admitted &= entry.Count < check.Limit;
             }
-            finally
+            for (var i = 0; i < checks.Length; i++)
             {
-                for (var k = held - 1; k >= 0; k--)
+                ref var entry = ref *(CounterEntry*)entries[i];
+                var rings = _table[stripes[i]].Rings;
+                var policy = checks[i].Policy;
+                var retry = admitted ? 0 : entry.RetryAfter(rings, now, policy);
+                if (admitted)
                 {
-                    Monitor.Exit(logs[order[k]]!);
+                    entry.Append(rings, now, policy.Limit);
                 }
+                states[i] = new CounterState(policy, entry.Count, entry.ResetAfter(rings, now, policy), retry);
             }
+            return admitted;
+        }
+        finally
+        {
+            UnlockStripes(locked[..held]);
         }
     }
 
@@ -103,18 +107,21 @@ public sealed partial class InMemoryRequestLimiter : IRequestLimiter
         for (var i = 0; i < checks.Length; i++)
         {
             var check = checks[i];
-            if (!_logs.TryGetValue(check.Counter, out var log))
+            var stripe = _table[CounterTable.StripeOf(check.Counter.Id)];
+            lock (stripe.Gate)
             {
-                states[i] = new CounterState(check.Policy, 0, 0, check.Limit == 0 ? Math.Max(1, check.Policy.ExpiryMs(now, now) - now) : 0);
-                fits &= check.Limit > 0;
-                continue;
-            }
-            lock (log)
-            {
-                log.TrimThrough(check.Policy.CutoffMs(now));
-                var retry = log.RetryAfter(now, check.Policy);
+                var slot = stripe.Find(check.Counter.Id);
+                if (slot < 0)
+                {
+                    states[i] = new CounterState(check.Policy, 0, 0, check.Limit == 0 ? Math.Max(1, check.Policy.ExpiryMs(now, now) - now) : 0);
+                    fits &= check.Limit > 0;
+                    continue;
+                }
+                ref var entry = ref stripe[slot];
+                entry.TrimThrough(stripe.Rings, check.Policy.CutoffMs(now));
+                var retry = entry.RetryAfter(stripe.Rings, now, check.Policy);
                 fits &= retry == 0;
-                states[i] = new CounterState(check.Policy, log.Count, log.ResetAfter(now, check.Policy), retry);
+                states[i] = new CounterState(check.Policy, entry.Count, entry.ResetAfter(stripe.Rings, now, check.Policy), retry);
             }
         }
         return new AdmissionResult(fits, states, now);
@@ -129,12 +136,11 @@ public sealed partial class InMemoryRequestLimiter : IRequestLimiter
         var released = 0;
         foreach (var check in checks)
         {
-            if (_logs.TryGetValue(check.Counter, out var log))
+            var stripe = _table[CounterTable.StripeOf(check.Counter.Id)];
+            lock (stripe.Gate)
             {
-                lock (log)
-                {
-                    released += log.Remove(timestampMs) ? 1 : 0;
-                }
+                var slot = stripe.Find(check.Counter.Id);
+                released += slot >= 0 && stripe[slot].Remove(stripe.Rings, timestampMs) ? 1 : 0;
             }
         }
         return released;
@@ -145,19 +151,12 @@ public sealed partial class InMemoryRequestLimiter : IRequestLimiter
     {
         var now = Now();
         var removed = 0;
-        foreach (var pair in _logs)
+        for (var i = 0; i < CounterTable.StripeCount; i++)
         {
-            var log = pair.Value;
-            lock (log)
+            var stripe = _table[i];
+            lock (stripe.Gate)
             {
-                log.Trim(now, log.WindowMs);
-                if (log.Count == 0 && !log.Dead)
-                {
-                    // Removed under the log's lock: a decision that finds the log dead looks it up again.
-                    log.Dead = true;
-                    _logs.TryRemove(pair);
-                    removed++;
-                }
+                removed += stripe.Sweep(now);
             }
         }
         return removed;
@@ -180,24 +179,70 @@ public sealed partial class InMemoryRequestLimiter : IRequestLimiter
         return last;
     }
 
-    private static void SortByLockOrder(Span<SlidingLog?> logs, Span<int> order)
+    /// <summary>Finds every check's counter, adding those not there yet; all slots are valid when it returns.</summary>
+    private void FindOrAdd(ReadOnlySpan<LimitCheck> checks, ReadOnlySpan<int> stripes, Span<int> slots)
     {
-        for (var i = 0; i < order.Length; i++)
+        for (var i = 0; i < checks.Length; i++)
         {
-            var j = i;
-            var key = logs[i]!.Order;
-            while (j > 0 && logs[order[j - 1]]!.Order > key)
+            var stripe = _table[stripes[i]];
+            slots[i] = stripe.FindOrAdd(checks[i].Counter.Id, checks[i].RetentionMs, out var moved);
+            if (moved)
             {
-                order[j] = order[j - 1];
-                j--;
+                // The stripe grew: slots found before in it are stale. Every counter is there now; find them again.
+                for (var j = 0; j < i; j++)
+                {
+                    slots[j] = _table[stripes[j]].Find(checks[j].Counter.Id);
+                }
             }
-            order[j] = i;
         }
     }
 
-    [InlineArray(InlineChecks)]
-    private struct LogBuffer
+    /// <summary>
+    /// Locks the distinct <paramref name="stripes"/> in increasing order; returns how many, their indexes leading
+    /// <paramref name="locked"/>.
+    /// </summary>
+    private int LockStripes(ReadOnlySpan<int> stripes, Span<int> locked)
     {
-        private SlidingLog? _element;
+        var distinct = 0;
+        foreach (var stripe in stripes)
+        {
+            var at = distinct;
+            while (at > 0 && locked[at - 1] > stripe)
+            {
+                at--;
+            }
+            if (at > 0 && locked[at - 1] == stripe)
+            {
+                continue;
+            }
+            for (var k = distinct; k > at; k--)
+            {
+                locked[k] = locked[k - 1];
+            }
+            locked[at] = stripe;
+            distinct++;
+        }
+        var held = 0;
+        try
+        {
+            for (; held < distinct; held++)
+            {
+                _table[locked[held]].Gate.Enter();
+            }
+            return distinct;
+        }
+        catch
+        {
+            UnlockStripes(locked[..held]);
+            throw;
+        }
+    }
+
+    private void UnlockStripes(ReadOnlySpan<int> stripes)
+    {
+        for (var i = stripes.Length - 1; i >= 0; i--)
+        {
+            _table[stripes[i]].Gate.Exit();
+        }
     }
 }
