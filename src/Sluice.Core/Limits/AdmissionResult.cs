@@ -39,6 +39,26 @@ public sealed class AdmissionResult
     }
 
     /// <summary>
+    /// The counters as they stand once this admitted request is given back (its upstream failed): one fewer in
+    /// each; a counter left with nothing resets at once. Its own time was the newest in every counter, so the
+    /// oldest, which sets the reset, stays where it was.
+    /// </summary>
+    public AdmissionResult GivenBack()
+    {
+        if (!Admitted)
+        {
+            return this;
+        }
+        var counters = new CounterState[Counters.Length];
+        for (var i = 0; i < counters.Length; i++)
+        {
+            var used = Math.Max(0, Counters[i].Used - 1);
+            counters[i] = Counters[i] with { Used = used, ResetAfterMs = used == 0 ? 0 : Counters[i].ResetAfterMs };
+        }
+        return new AdmissionResult(true, counters, TimestampMs) { DecidedBy = DecidedBy };
+    }
+
+    /// <summary>
     /// The counter that binds: when refused, the exhausted one with the longest wait; when admitted, the one
     /// with the least room left (the longer reset on a tie). -1 when there are no counters.
     /// </summary>

@@ -6,6 +6,8 @@ public readonly struct LimitCheck
 {
     public LimitCheck(LimitPolicy policy, CounterKey counter)
     {
+        // A default CounterKey names no counter (the embedded limiter would take it for an empty slot).
+        ArgumentNullException.ThrowIfNull(counter.Scope, nameof(counter));
         Policy = policy;
         Counter = counter;
     }

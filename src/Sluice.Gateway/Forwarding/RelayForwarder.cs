@@ -53,7 +53,7 @@ internal sealed class RelayForwarder
             // Part of the answer is already with the client; YARP has aborted the connection so that it sees the cut.
             return;
         }
-        if (context.Features.Get<SluiceRequestFeature>()?.Admission is { } admission)
+        if (context.Features.Get<SluiceRequestFeature>()?.AdmissionToReport(failed: true) is { } admission)
         {
             RateLimitHeaders.Apply(context.Response.Headers, admission);
         }

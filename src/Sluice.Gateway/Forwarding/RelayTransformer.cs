@@ -45,15 +45,18 @@ internal sealed class RelayTransformer : HttpTransformer
 
     public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
     {
-        var admission = httpContext.Features.Get<SluiceRequestFeature>()?.Admission;
-        if (proxyResponse is not null && UpstreamRefusals.Applies((int)proxyResponse.StatusCode))
+        var feature = httpContext.Features.Get<SluiceRequestFeature>();
+        var status = (int?)proxyResponse?.StatusCode;
+        // Metering gives back what the upstream failed or refused; the headers already say so.
+        var admission = feature?.AdmissionToReport(status is null || status >= StatusCodes.Status500InternalServerError || UpstreamRefusals.Applies(status.Value));
+        if (status is not null && UpstreamRefusals.Applies(status.Value))
         {
             // Not the user's problem: answered here instead of the upstream's body (YARP then skips it).
             if (admission is not null)
             {
                 RateLimitHeaders.Apply(httpContext.Response.Headers, admission);
             }
-            await UpstreamRefusals.WriteAsync(httpContext, (int)proxyResponse.StatusCode, UpstreamRefusals.RetryAfter(proxyResponse.Headers.RetryAfter));
+            await UpstreamRefusals.WriteAsync(httpContext, status.Value, UpstreamRefusals.RetryAfter(proxyResponse!.Headers.RetryAfter));
             return false;
         }
         var proceed = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);

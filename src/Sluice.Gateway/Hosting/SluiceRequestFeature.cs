@@ -58,6 +58,13 @@ public sealed class SluiceRequestFeature
 
     public AdmissionResult? Admission { get; set; }
 
+    /// <summary>
+    /// The admission the rate-limit headers of the answer report: when the call failed upstream and the plan gives
+    /// such calls back (as metering does once the answer is out), the counters without it.
+    /// </summary>
+    public AdmissionResult? AdmissionToReport(bool failed) =>
+        failed && Plan is { GiveBackFailedCalls: true } && Admission is { } admission ? admission.GivenBack() : Admission;
+
     /// <summary>The amount held on a prepaid balance for this call.</summary>
     public Money? Held { get; set; }
 

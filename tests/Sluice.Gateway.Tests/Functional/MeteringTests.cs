@@ -185,6 +185,9 @@ public sealed class MeteringTests
         using var failed = await client.SendAsync(failing);
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
+        // The headers already count the call as given back: both requests of the plan are still there.
+        Assert.Equal("2", failed.Headers.GetValues("x-ratelimit-remaining-requests").Single());
+        Assert.Equal("\"key\";r=2;t=0, \"ip\";r=2;t=0", failed.Headers.GetValues("RateLimit").Single());
         var row = await LedgerRow(relay, failed);
         Assert.Equal((UsageOutcome.UpstreamFailed, 0L, 0L), (row.Outcome, row.Cost.Nanodollars, row.PromptTokens));
         for (var i = 0; i < 2; i++)
@@ -209,8 +212,10 @@ public sealed class MeteringTests
         using var timedOut = await client.SendAsync(hanging);
 
         Assert.Equal(HttpStatusCode.GatewayTimeout, timedOut.StatusCode);
+        Assert.Equal("1", timedOut.Headers.GetValues("x-ratelimit-remaining-requests").Single());
         using var ok = await client.PostAsync("v1/chat/completions", RelayFixture.Chat());
         Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        Assert.Equal("0", ok.Headers.GetValues("x-ratelimit-remaining-requests").Single());
     }
 
     [Fact]

@@ -34,6 +34,7 @@ public sealed class UpstreamRefusalTests
             Assert.True(int.Parse(response.Headers.GetValues("Retry-After").Single(), System.Globalization.CultureInfo.InvariantCulture) >= 1);
         }
         Assert.Equal(1, relay.Upstream.RequestCount);
+        Assert.Equal("150", response.Headers.GetValues("x-ratelimit-remaining-requests").Single());
         var row = await MeteringTests.LedgerRow(relay, response);
         Assert.Equal(0, row.Cost.Nanodollars);
         Assert.Equal(0, await relay.UsedAsync(id));

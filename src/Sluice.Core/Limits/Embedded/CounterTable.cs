@@ -150,15 +150,19 @@ internal sealed partial class CounterTable
             {
                 return slot;
             }
+            var entry = new CounterEntry(id, retentionMs);
             moved = MakeRoom();
-            return Place(_block, new CounterEntry(id, retentionMs));
+            Count++;
+            return Place(_block, entry);
         }
 
         /// <summary>Adds a counter known to be absent (a snapshot being loaded). The caller holds <see cref="Gate"/>.</summary>
         public ref CounterEntry Add(in CounterId id, long retentionMs)
         {
+            var entry = new CounterEntry(id, retentionMs);
             MakeRoom();
-            return ref _block[Place(_block, new CounterEntry(id, retentionMs))];
+            Count++;
+            return ref _block[Place(_block, entry)];
         }
 
         /// <summary>
@@ -197,11 +201,10 @@ internal sealed partial class CounterTable
             return slot;
         }
 
-        /// <summary>Counts one more entry, growing the stripe first if that would make it over half full.</summary>
+        /// <summary>Grows the stripe if one more entry would make it over half full; true when it grew.</summary>
         private bool MakeRoom()
         {
-            Count++;
-            if (Count * 2 <= _block.Capacity)
+            if ((Count + 1) * 2 <= _block.Capacity)
             {
                 return false;
             }
@@ -264,14 +267,13 @@ internal sealed partial class CounterTable
             Bytes = (nuint)capacity * CounterEntry.Size;
             var huge = Bytes >= HugePage;
             var memory = NativeMemory.AlignedAlloc(Bytes, huge ? HugePage : 64);
-            if (huge && OperatingSystem.IsLinux())
-            {
-                // Advice only, before the memory is first touched; without it (or where refused) pages are 4 KiB.
-                _ = Madvise(memory, Bytes, MadviseHugePage);
-            }
-            NativeMemory.Clear(memory, Bytes);
             SetHandle((IntPtr)memory);
             GC.AddMemoryPressure((long)Bytes);
+            if (huge && OperatingSystem.IsLinux())
+            {
+                AdviseHugePages(memory, Bytes);
+            }
+            NativeMemory.Clear(memory, Bytes);
         }
 
         public int Capacity { get; }
@@ -299,6 +301,22 @@ internal sealed partial class CounterTable
             NativeMemory.AlignedFree((void*)handle);
             GC.RemoveMemoryPressure((long)Bytes);
             return true;
+        }
+
+        /// <summary>
+        /// Asks for transparent huge pages, before the memory is first touched. Advice only: where the kernel refuses
+        /// it (a non-zero result) or the C library has no <c>madvise</c>, pages are 4 KiB and nothing else changes.
+        /// </summary>
+        private static void AdviseHugePages(void* memory, nuint bytes)
+        {
+            try
+            {
+                _ = Madvise(memory, bytes, MadviseHugePage);
+            }
+            catch (Exception error) when (error is DllNotFoundException or EntryPointNotFoundException)
+            {
+                // No madvise to call: the table works the same on 4 KiB pages.
+            }
         }
 
         [LibraryImport("libc", EntryPoint = "madvise")]

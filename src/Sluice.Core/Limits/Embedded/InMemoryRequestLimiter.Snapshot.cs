@@ -79,6 +79,10 @@ public sealed partial class InMemoryRequestLimiter
             var id = version == 1 ? ReadVersion1Counter(reader) : ReadCounter(reader);
             var retention = reader.ReadInt64();
             var count = reader.ReadInt32();
+            if (retention is <= 0 or > int.MaxValue || count < 0)
+            {
+                throw new InvalidDataException($"Limiter snapshot holds a counter with a retention of {retention} ms and {count} times.");
+            }
             var stripe = _table[CounterTable.StripeOf(id)];
             lock (stripe.Gate)
             {
