@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Sluice.Gateway.Inspection;
 
 namespace Sluice.Gateway.Hosting;
 
@@ -38,6 +39,9 @@ public static class SluiceApplication
             kestrel.AddServerHeader = false;
             // JSON bodies are limited by Sluice:Relay:MaxRequestBodyBytes with an OpenAI-shaped 413; uploads stream through.
             kestrel.Limits.MaxRequestBodySize = null;
+            // Sluice answers over-long URLs and over-large headers itself, in OpenAI's shape (RequestSizeMiddleware).
+            kestrel.Limits.MaxRequestLineSize = RequestSizeMiddleware.KestrelRequestLineBytes;
+            kestrel.Limits.MaxRequestHeadersTotalSize = RequestSizeMiddleware.KestrelHeaderBytes;
         });
         builder.Services.AddSluiceGateway();
         configure?.Invoke(builder);

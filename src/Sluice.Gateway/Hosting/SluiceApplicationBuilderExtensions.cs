@@ -34,6 +34,7 @@ public static class SluiceApplicationBuilderExtensions
             // body; answered 4xx) and the database being down (answered 503 and logged as one warning line).
             SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException or StoreUnavailableException,
         });
+        app.UseMiddleware<RequestSizeMiddleware>();
         app.UseMiddleware<ClientIpMiddleware>();
         app.UseCors();
 

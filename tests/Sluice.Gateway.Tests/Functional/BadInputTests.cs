@@ -18,6 +18,40 @@ public sealed class BadInputTests
         return content;
     }
 
+    [Fact]
+    public async Task OverLongUrl_Is414OpenAIShaped_NotKestrelsEmptyAnswer_CountsNothing()
+    {
+        await using var relay = await RelayFixture.StartAsync();
+        var (id, key) = await relay.Gateway.CreateKeyAsync();
+        using var client = relay.Gateway.ClientFrom(2, key);
+
+        using var response = await client.PostAsync("v1/chat/completions?pad=" + new string('a', 9_000), RelayFixture.Chat());
+
+        Assert.Equal(HttpStatusCode.RequestUriTooLong, response.StatusCode);
+        var error = await RelayFixture.ErrorOf(response);
+        Assert.Equal("url_too_long", error.GetProperty("code").GetString());
+        Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
+        Assert.Equal(0, relay.Upstream.RequestCount);
+        Assert.Equal(0, await relay.UsedAsync(id));
+    }
+
+    [Fact]
+    public async Task OverLargeHeaders_Are431OpenAIShaped_CountNothing()
+    {
+        await using var relay = await RelayFixture.StartAsync();
+        var (id, key) = await relay.Gateway.CreateKeyAsync();
+        using var client = relay.Gateway.ClientFrom(2, key);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = RelayFixture.Chat() };
+        request.Headers.Add("X-Padding", new string('b', 40_000));
+
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.RequestHeaderFieldsTooLarge, response.StatusCode);
+        Assert.Equal("request_headers_too_large", (await RelayFixture.ErrorOf(response)).GetProperty("code").GetString());
+        Assert.Equal(0, relay.Upstream.RequestCount);
+        Assert.Equal(0, await relay.UsedAsync(id));
+    }
+
     [Theory]
     [InlineData("PUT", "/v1/chat/completions")]
     [InlineData("GET", "/v1/files")]
