@@ -15,7 +15,7 @@ public sealed class LimiterMetrics
     public LimiterMetrics(IMeterFactory meterFactory)
     {
         var meter = meterFactory.Create(MeterName);
-        _decisions = meter.CreateCounter<long>("sluice.limiter.decisions", "{decision}", "Admission decisions, by backend (redis, local, open, closed) and result.");
+        _decisions = meter.CreateCounter<long>("sluice.limiter.decisions", "{decision}", "Admission decisions, by backend (embedded, redis, local, open, closed) and result.");
         _duration = meter.CreateHistogram<double>("sluice.limiter.decision.duration", "s", "Time to take one admission decision.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.000_01, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.1, 0.25, 1] });
         meter.CreateObservableGauge("sluice.limiter.degraded", () => Volatile.Read(ref _degraded), "{state}", "1 while the shared limiter (Redis) is unavailable and the outage policy applies.");

@@ -33,7 +33,7 @@ public static class LimiterServiceCollectionExtensions
             var local = provider.GetRequiredService<InMemoryRequestLimiter>();
             if (string.IsNullOrWhiteSpace(redis.Configuration))
             {
-                return local;
+                return new MeteredEmbeddedLimiter(local, provider.GetRequiredService<LimiterMetrics>());
             }
             var shared = new RedisRequestLimiter(provider.GetRequiredService<IConnectionMultiplexer>(), redis);
             return new ResilientRequestLimiter(shared, local, provider.GetRequiredService<IOptions<LimiterOptions>>(), redis.Timeout,

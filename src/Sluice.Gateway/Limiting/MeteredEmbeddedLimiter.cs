@@ -1,0 +1,38 @@
+using System.Diagnostics;
+using Sluice.Core.Limits;
+using Sluice.Core.Limits.Embedded;
+
+namespace Sluice.Gateway.Limiting;
+
+/// <summary>
+/// The embedded limiter when it is the only one (no Redis): its decisions are counted and timed like the shared
+/// limiter's (<c>sluice_limiter_decisions_total</c>, <c>sluice_limiter_decision_duration_seconds</c>), with
+/// <c>backend="embedded"</c>.
+/// </summary>
+public sealed class MeteredEmbeddedLimiter : IRequestLimiter
+{
+    public const string Backend = "embedded";
+
+    private readonly InMemoryRequestLimiter _limiter;
+    private readonly LimiterMetrics _metrics;
+
+    public MeteredEmbeddedLimiter(InMemoryRequestLimiter limiter, LimiterMetrics metrics)
+    {
+        _limiter = limiter;
+        _metrics = metrics;
+    }
+
+    public ValueTask<AdmissionResult> TryAdmitAsync(ReadOnlyMemory<LimitCheck> checks, string requestId, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var result = _limiter.TryAdmit(checks.Span);
+        _metrics.Decided(Backend, result.Admitted, started);
+        return ValueTask.FromResult(result);
+    }
+
+    public ValueTask<AdmissionResult> PeekAsync(ReadOnlyMemory<LimitCheck> checks, CancellationToken cancellationToken) =>
+        _limiter.PeekAsync(checks, cancellationToken);
+
+    public ValueTask<int> ReleaseAsync(ReadOnlyMemory<LimitCheck> checks, AdmissionResult admitted, CancellationToken cancellationToken) =>
+        _limiter.ReleaseAsync(checks, admitted, cancellationToken);
+}
