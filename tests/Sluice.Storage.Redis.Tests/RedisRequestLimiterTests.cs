@@ -10,13 +10,16 @@ namespace Sluice.Storage.Redis.Tests;
 /// limiter made here has its own connection (as separate gateway processes would), all under this test's own
 /// key prefix.
 /// </summary>
-public sealed class RedisRequestLimiterTests : RequestLimiterConformance, IAsyncLifetime
+public class RedisRequestLimiterTests : RequestLimiterConformance, IAsyncLifetime
 {
     private readonly string _prefix = "t" + Guid.NewGuid().ToString("N")[..12];
     private readonly List<ConnectionMultiplexer> _connections = [];
     private RedisServer? _redis;
 
-    public async Task InitializeAsync() => _redis = await RedisServer.SharedAsync();
+    /// <summary>The server the suite runs against.</summary>
+    protected virtual RedisEngine Engine => RedisEngine.Redis;
+
+    public async Task InitializeAsync() => _redis = await RedisServer.SharedAsync(Engine);
 
     public async Task DisposeAsync()
     {
@@ -32,4 +35,13 @@ public sealed class RedisRequestLimiterTests : RequestLimiterConformance, IAsync
         _connections.Add(connection);
         return new RedisRequestLimiter(connection, new RedisLimiterOptions { KeyPrefix = _prefix }, time);
     }
+}
+
+/// <summary>
+/// The same suite against Microsoft's Garnet (Lua enabled, scripts run as transactions): the limiter's script, its
+/// hash-tagged keys and its integer replies work there unchanged.
+/// </summary>
+public sealed class GarnetRequestLimiterTests : RedisRequestLimiterTests
+{
+    protected override RedisEngine Engine => RedisEngine.Garnet;
 }

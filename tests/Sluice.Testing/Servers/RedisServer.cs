@@ -5,44 +5,52 @@ using System.Net.Sockets;
 namespace Sluice.Testing.Servers;
 
 /// <summary>
-/// A real <c>redis-server</c> (Debian's package; <c>scripts/install-test-servers</c> installs it) on a free loopback
-/// port, without persistence. It can be stopped and started again on the same port for fault tests.
+/// A real <c>redis-server</c> (Debian's package) or Microsoft's Garnet (the <c>garnet-server</c> .NET tool, with Lua
+/// scripts run as transactions), both installed by <c>scripts/install-test-servers</c>, on a free loopback port,
+/// without persistence. It can be stopped and started again on the same port for fault tests.
 /// </summary>
 public sealed class RedisServer : IAsyncDisposable
 {
+    /// <summary>Where <c>scripts/install-test-servers</c> puts Garnet (<c>dotnet tool install --tool-path</c>).</summary>
+    public const string GarnetToolPath = "/opt/sluice-test-servers/garnet";
+
     private static readonly SemaphoreSlim SharedGate = new(1, 1);
-    private static RedisServer? s_shared;
+    private static readonly Dictionary<RedisEngine, RedisServer> s_shared = [];
 
     private readonly string _directory;
     private Process? _process;
 
-    private RedisServer(int port)
+    private RedisServer(int port, RedisEngine engine)
     {
         Port = port;
+        Engine = engine;
         _directory = Path.Combine(Path.GetTempPath(), "sluice-redis-" + Guid.NewGuid().ToString("N")[..10]);
         Directory.CreateDirectory(_directory);
     }
 
     public int Port { get; }
 
+    public RedisEngine Engine { get; }
+
     /// <summary>A StackExchange.Redis connection string for this server.</summary>
     public string Configuration => $"127.0.0.1:{Port},abortConnect=false";
 
     public bool IsRunning => _process is { HasExited: false };
 
-    /// <summary>One server shared by the tests of a run; tests keep apart by key prefix. Never stopped by tests.</summary>
-    public static async Task<RedisServer> SharedAsync()
+    /// <summary>One server per engine shared by the tests of a run; tests keep apart by key prefix. Never stopped by tests.</summary>
+    public static async Task<RedisServer> SharedAsync(RedisEngine engine = RedisEngine.Redis)
     {
         await SharedGate.WaitAsync();
         try
         {
-            if (s_shared is null)
+            if (!s_shared.TryGetValue(engine, out var shared))
             {
-                s_shared = await StartAsync();
+                shared = await StartAsync(engine);
+                s_shared[engine] = shared;
                 // The test host exits without disposing shared fixtures: take the server down with it.
-                AppDomain.CurrentDomain.ProcessExit += (_, _) => s_shared._process?.Kill();
+                AppDomain.CurrentDomain.ProcessExit += (_, _) => shared._process?.Kill();
             }
-            return s_shared;
+            return shared;
         }
         finally
         {
@@ -51,36 +59,41 @@ public sealed class RedisServer : IAsyncDisposable
     }
 
     /// <summary>A server of the test's own, for tests that stop and start it.</summary>
-    public static async Task<RedisServer> StartAsync()
+    public static async Task<RedisServer> StartAsync(RedisEngine engine = RedisEngine.Redis)
     {
-        var server = new RedisServer(FreePort());
+        var server = new RedisServer(FreePort(), engine);
         await server.StartAgainAsync();
         return server;
     }
 
     public async Task StartAgainAsync()
     {
-        var start = new ProcessStartInfo(Executable())
+        var start = new ProcessStartInfo(Engine == RedisEngine.Garnet ? GarnetExecutable() : Executable())
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", _directory, "--protected-mode", "no" })
+        var port = Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        // Garnet runs a Lua script without locking its keys unless told to; the limiter's script must be atomic.
+        string[] arguments = Engine == RedisEngine.Garnet
+            ? ["--port", port, "--bind", "127.0.0.1", "--lua", "--lua-transaction-mode", "--memory", "64m", "--index", "16m"]
+            : ["--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", _directory, "--protected-mode", "no"];
+        foreach (var arg in arguments)
         {
             start.ArgumentList.Add(arg);
         }
-        _process = Process.Start(start) ?? throw new InvalidOperationException("Could not start redis-server.");
+        _process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {Engine}.");
         _process.OutputDataReceived += (_, _) => { };
         _process.ErrorDataReceived += (_, _) => { };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        var deadline = DateTime.UtcNow.AddSeconds(15);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
         while (DateTime.UtcNow < deadline)
         {
             if (_process.HasExited)
             {
-                throw new InvalidOperationException($"redis-server exited with {_process.ExitCode} (port {Port}).");
+                throw new InvalidOperationException($"{Engine} exited with {_process.ExitCode} (port {Port}).");
             }
             try
             {
@@ -93,7 +106,7 @@ public sealed class RedisServer : IAsyncDisposable
                 await Task.Delay(50);
             }
         }
-        throw new TimeoutException($"redis-server did not listen on {Port}.");
+        throw new TimeoutException($"{Engine} did not listen on {Port}.");
     }
 
     /// <summary>Kills the server (as a crash or an outage would).</summary>
@@ -133,10 +146,25 @@ public sealed class RedisServer : IAsyncDisposable
         throw new InvalidOperationException("redis-server is not installed: run scripts/install-test-servers (apt-get install redis-server).");
     }
 
+    private static string GarnetExecutable()
+    {
+        var candidate = Path.Combine(GarnetToolPath, "garnet-server");
+        return File.Exists(candidate)
+            ? candidate
+            : throw new InvalidOperationException($"garnet-server is not installed: run scripts/install-test-servers (dotnet tool install garnet-server --tool-path {GarnetToolPath}).");
+    }
+
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+}
+
+/// <summary>Which server speaks the Redis protocol in a test.</summary>
+public enum RedisEngine
+{
+    Redis,
+    Garnet,
 }
