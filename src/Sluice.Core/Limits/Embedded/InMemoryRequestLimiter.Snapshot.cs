@@ -12,7 +12,7 @@ public sealed partial class InMemoryRequestLimiter
 
     /// <summary>
     /// Writes every counter with its times, so that a restart does not hand everyone a fresh quota.
-    /// Each stripe is copied under its own lock, then written; decisions go on meanwhile.
+    /// Each stripe is copied under its own lock, then written; decisions on other stripes go on meanwhile.
     /// </summary>
     public int WriteSnapshot(Stream destination)
     {
@@ -20,10 +20,15 @@ public sealed partial class InMemoryRequestLimiter
         writer.Write(SnapshotMagic);
         writer.Write(SnapshotVersion);
         var written = 0;
-        var copied = new List<(CounterId Id, int RetentionMs, long[] Times)>();
+        // Copied under each stripe's lock into two reused buffers (no allocation per counter while the lock is held),
+        // then written with the lock released.
+        var counters = new List<(CounterId Id, int RetentionMs, int Count)>();
+        var times = new List<long>();
+        var buffer = new long[CounterEntry.InlineCapacity];
         for (var i = 0; i < CounterTable.StripeCount; i++)
         {
-            copied.Clear();
+            counters.Clear();
+            times.Clear();
             var stripe = _table[i];
             lock (stripe.Gate)
             {
@@ -34,12 +39,17 @@ public sealed partial class InMemoryRequestLimiter
                     {
                         continue;
                     }
-                    var times = new long[entry.Count];
-                    entry.CopyTo(stripe.Rings, times);
-                    copied.Add((entry.Id, entry.RetentionMs, times));
+                    if (buffer.Length < entry.Count)
+                    {
+                        buffer = new long[Math.Max(entry.Count, buffer.Length * 2)];
+                    }
+                    entry.CopyTo(stripe.Rings, buffer);
+                    times.AddRange(buffer.AsSpan(0, entry.Count));
+                    counters.Add((entry.Id, entry.RetentionMs, entry.Count));
                 }
             }
-            foreach (var (id, retention, times) in copied)
+            var next = 0;
+            foreach (var (id, retention, count) in counters)
             {
                 writer.Write((byte)1);
                 writer.Write(CounterScopes.NameOf(id.Tag >> 1));
@@ -47,10 +57,10 @@ public sealed partial class InMemoryRequestLimiter
                 writer.Write((ulong)(id.Subject >> 64));
                 writer.Write((ulong)id.Subject);
                 writer.Write((long)retention);
-                writer.Write(times.Length);
-                foreach (var time in times)
+                writer.Write(count);
+                for (var k = 0; k < count; k++)
                 {
-                    writer.Write(time);
+                    writer.Write(times[next++]);
                 }
                 written++;
             }
