@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
@@ -72,34 +71,23 @@ public static class Program
         return run.Bad + run.Failed == 0 ? 0 : 1;
     }
 
-    private static async Task<OpenLoopRun> RunAsync(HttpClient client, Uri url, double rate, double seconds)
-    {
-        var run = new OpenLoopRun((int)(rate * seconds));
-        var tasks = OpenLoop.Run(rate, run.Count, (i, due) => OneAsync(i, due));
-        await Task.WhenAll(tasks);
-        run.Finish();
-        return run;
-
-        async Task OneAsync(int i, long due)
+    private static Task<OpenLoopRun> RunAsync(HttpClient client, Uri url, double rate, double seconds) =>
+        OpenLoopRun.RunAsync(rate, seconds, async (_, run) =>
         {
-            var sent = Stopwatch.GetTimestamp();
-            run.Started(i, due, sent);
-            var status = 0;
             try
             {
                 using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(Body) };
                 request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
                 using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
                 await response.Content.CopyToAsync(Stream.Null);
-                status = (int)response.StatusCode;
+                return (int)response.StatusCode;
             }
             catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException or IOException)
             {
                 run.Error(exception);
+                return 0;
             }
-            run.Done(i, due, sent, Stopwatch.GetTimestamp(), status);
-        }
-    }
+        });
 
     private static async Task<PrometheusHistogram> ScrapeAsync(HttpClient scraper, Uri metrics) =>
         PrometheusHistogram.Parse(await scraper.GetStringAsync(metrics), DecisionHistogram, "backend");

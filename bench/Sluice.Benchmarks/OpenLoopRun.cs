@@ -36,6 +36,25 @@ public sealed class OpenLoopRun(int count)
 
     public double Achieved { get; private set; }
 
+    /// <summary>
+    /// Starts rate × seconds calls at a fixed rate (<see cref="OpenLoop"/>) and times each: <paramref name="call"/>
+    /// makes call i and returns its HTTP status, or 0 where there is none; it may record a failure with
+    /// <see cref="Error"/>.
+    /// </summary>
+    public static async Task<OpenLoopRun> RunAsync(double rate, double seconds, Func<int, OpenLoopRun, Task<int>> call)
+    {
+        var run = new OpenLoopRun((int)(rate * seconds));
+        await Task.WhenAll(OpenLoop.Run(rate, run.Count, async (i, due) =>
+        {
+            var sent = Stopwatch.GetTimestamp();
+            run.Started(i, due, sent);
+            var status = await call(i, run);
+            run.Done(i, due, sent, Stopwatch.GetTimestamp(), status);
+        }));
+        run.Finish();
+        return run;
+    }
+
     public void Started(int i, long due, long sent)
     {
         Late[i] = sent - due;

@@ -109,24 +109,16 @@ public sealed class RedisDecisionRuns
         return latencies;
     }
 
-    private async Task<OpenLoopRun> OpenLoopAsync(IRequestLimiter limiter, Func<int, LimitCheck[]> checksOf, double rate, double seconds)
+    private Task<OpenLoopRun> OpenLoopAsync(IRequestLimiter limiter, Func<int, LimitCheck[]> checksOf, double rate, double seconds)
     {
         var id = NextRunId();
-        var run = new OpenLoopRun((int)(rate * seconds));
-        var tasks = OpenLoop.Run(rate, run.Count, (i, due) => OneAsync(i, due));
-        await Task.WhenAll(tasks);
-        run.Finish();
-        return run;
-
-        async Task OneAsync(int i, long due)
+        return OpenLoopRun.RunAsync(rate, seconds, async (i, _) =>
         {
-            var sent = Stopwatch.GetTimestamp();
-            run.Started(i, due, sent);
             var checks = checksOf(i);
             var result = await limiter.TryAdmitAsync(checks, string.Create(CultureInfo.InvariantCulture, $"{id}-{i}"), CancellationToken.None);
-            run.Done(i, due, sent, Stopwatch.GetTimestamp());
             Check(result, checks);
-        }
+            return 0;
+        });
     }
 
     private void Check(AdmissionResult result, LimitCheck[] checks)
