@@ -44,6 +44,17 @@ wait_http() {
   fail "$name did not answer at $url within 60 s"
 }
 
+# The fake upstream, built (relative to the repository root, where the scripts run).
+fake_dll=tests/Sluice.FakeUpstream/bin/Release/net10.0/Sluice.FakeUpstream.dll
+
+# Starts the fake upstream on a free port; sets fake_port and fake_pid.
+start_fake() {
+  fake_port=$(free_port)
+  dotnet "$fake_dll" --port "$fake_port" --no-record --quiet > "$work/fake.log" 2>&1 &
+  fake_pid=$!; pids+=("$fake_pid")
+  wait_http "http://127.0.0.1:$fake_port/_fake/stats" "$fake_pid" fake
+}
+
 hz=$(getconf CLK_TCK)
 # utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/PID/stat; counted after the ')' of comm).
 cpu_ticks() { sed -E 's/^.*\) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }

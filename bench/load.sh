@@ -25,7 +25,7 @@ KEEP=${KEEP:-0}
 SLUICE_ARGS=${SLUICE_ARGS:-}
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-# fail, cleanup, free_port, wait_http, cpu_ticks, machine_ticks, idle_busy_percent, create_key, probe_chat
+# fail, cleanup, free_port, wait_http, start_fake (and fake_dll), cpu_ticks, machine_ticks, idle_busy_percent, create_key, probe_chat
 # shellcheck source=bench/lib.sh
 source "$root/bench/lib.sh"
 for tool in wrk curl dotnet ss awk getconf; do
@@ -47,15 +47,11 @@ if [ "$NO_BUILD" != 1 ]; then
     dotnet build -c Release "$project" -v quiet -nologo > "$work/build.log" 2>&1 || { cat "$work/build.log" >&2; fail "build of $project"; }
   done
 fi
-fake_dll=tests/Sluice.FakeUpstream/bin/Release/net10.0/Sluice.FakeUpstream.dll
 pass_dll=bench/Sluice.Bench.Passthrough/bin/Release/net10.0/Sluice.Bench.Passthrough.dll
 sluice_dll=src/Sluice/bin/Release/net10.0/sluice.dll
 for dll in "$fake_dll" "$pass_dll" "$sluice_dll"; do [ -f "$dll" ] || fail "$dll is missing (build first)"; done
 
-fake_port=$(free_port)
-dotnet "$fake_dll" --port "$fake_port" --no-record --quiet > "$work/fake.log" 2>&1 &
-fake_pid=$!; pids+=("$fake_pid")
-wait_http "http://127.0.0.1:$fake_port/_fake/stats" "$fake_pid" fake
+start_fake
 
 pass_port=$(free_port)
 dotnet "$pass_dll" --urls "http://127.0.0.1:$pass_port" --upstream "http://127.0.0.1:$fake_port" > "$work/passthrough.log" 2>&1 &

@@ -23,7 +23,7 @@ NO_BUILD=${NO_BUILD:-0}
 KEEP=${KEEP:-0}
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-# fail, cleanup, free_port, wait_http, cpu_ticks, machine_ticks, idle_busy_percent, create_key, probe_chat
+# fail, cleanup, free_port, wait_http, start_fake (and fake_dll), cpu_ticks, machine_ticks, idle_busy_percent, create_key, probe_chat
 # shellcheck source=bench/lib.sh
 source "$root/bench/lib.sh"
 for tool in curl dotnet ss awk getconf redis-server redis-cli; do
@@ -44,15 +44,11 @@ if [ "$NO_BUILD" != 1 ]; then
     dotnet build -c Release "$project" -v quiet -nologo > "$work/build.log" 2>&1 || { cat "$work/build.log" >&2; fail "build of $project"; }
   done
 fi
-fake_dll=tests/Sluice.FakeUpstream/bin/Release/net10.0/Sluice.FakeUpstream.dll
 sluice_dll=src/Sluice/bin/Release/net10.0/sluice.dll
 load_dll=bench/Sluice.Bench.Load/bin/Release/net10.0/Sluice.Bench.Load.dll
 for dll in "$fake_dll" "$sluice_dll" "$load_dll"; do [ -f "$dll" ] || fail "$dll is missing (build first)"; done
 
-fake_port=$(free_port)
-dotnet "$fake_dll" --port "$fake_port" --no-record --quiet > "$work/fake.log" 2>&1 &
-fake_pid=$!; pids+=("$fake_pid")
-wait_http "http://127.0.0.1:$fake_port/_fake/stats" "$fake_pid" fake
+start_fake
 
 redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no --loglevel warning > "$work/redis-server.log" 2>&1 &
