@@ -31,7 +31,6 @@ public readonly struct CounterKey : IEquatable<CounterKey>
     {
         Scope = scope;
         Text = text;
-        Number = number;
         _id = CounterId.Of(scopeId, text, number);
     }
 
@@ -42,7 +41,7 @@ public readonly struct CounterKey : IEquatable<CounterKey>
     public string? Text { get; }
 
     /// <summary>The subject when it is a number (an address group); zero for a text subject.</summary>
-    public UInt128 Number { get; }
+    public UInt128 Number => Text is null ? _id.Subject : 0;
 
     /// <summary>The identity the embedded limiter's table uses.</summary>
     internal CounterId Id => _id;
