@@ -37,6 +37,9 @@ internal sealed class RelayTransformer : HttpTransformer
             incoming.Remove(header);
         }
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
+        // The base copies the client's Host (this gateway's name); the upstream must see its own, which HttpClient
+        // takes from the destination address when none is set. A provider behind a CDN refuses a foreign Host.
+        proxyRequest.Headers.Host = null;
         if (_authorization is not null)
         {
             proxyRequest.Headers.TryAddWithoutValidation("Authorization", _authorization);

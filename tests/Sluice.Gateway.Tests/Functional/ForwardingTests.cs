@@ -31,6 +31,7 @@ public sealed class ForwardingTests
         Assert.Equal("/v1/chat/completions?trace=1", seen.PathAndQuery);
         Assert.Equal(body, Encoding.UTF8.GetString(seen.Body));
         Assert.Equal("Bearer sk-upstream-secret", seen.Headers["Authorization"]);
+        Assert.Equal(new Uri(relay.Upstream.BaseUrl).Authority, seen.Headers["Host"]);
         Assert.Equal("assistants=v2", seen.Headers["OpenAI-Beta"]);
         Assert.False(seen.Headers.ContainsKey("X-Forwarded-For"));
         Assert.False(seen.Headers.ContainsKey("Cookie"));
