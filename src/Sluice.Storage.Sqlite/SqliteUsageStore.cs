@@ -71,36 +71,15 @@ public sealed class SqliteUsageStore : IUsageLedger, IBalanceStore
         }
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        // One prepared statement for the whole batch; only the values change from row to row.
-        await using var insert = connection.CreateCommand();
-        insert.Transaction = transaction;
-        insert.CommandText = $"""
+        // One prepared statement for the whole batch, bound by position; only the values change from row to row.
+        using var insert = new LedgerInsert(connection, $"""
             INSERT INTO usage_ledger ({LedgerColumns})
-            VALUES ($request, $time, $key, $ip, $model, $endpoint, $status, $prompt, $cached, $completion, $cost, $latency, $streamed, $outcome, $source, $held)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
             ON CONFLICT (request_id) DO NOTHING;
-            """;
-        var names = new[] { "$request", "$time", "$key", "$ip", "$model", "$endpoint", "$status", "$prompt", "$cached", "$completion", "$cost", "$latency", "$streamed", "$outcome", "$source", "$held" };
-        var parameters = names.Select(name => insert.Parameters.Add(new SqliteParameter { ParameterName = name })).ToArray();
-        insert.Prepare();
+            """);
         foreach (var record in records)
         {
-            parameters[0].Value = record.RequestId;
-            parameters[1].Value = record.Time.ToUnixTimeMilliseconds();
-            parameters[2].Value = record.KeyId;
-            parameters[3].Value = record.ClientIp;
-            parameters[4].Value = record.Model;
-            parameters[5].Value = record.Endpoint;
-            parameters[6].Value = record.Status;
-            parameters[7].Value = record.PromptTokens;
-            parameters[8].Value = record.CachedTokens;
-            parameters[9].Value = record.CompletionTokens;
-            parameters[10].Value = record.Cost.Nanodollars;
-            parameters[11].Value = record.LatencyMs;
-            parameters[12].Value = record.Streamed ? 1 : 0;
-            parameters[13].Value = (int)record.Outcome;
-            parameters[14].Value = (int)record.Source;
-            parameters[15].Value = (object?)record.Held?.Nanodollars ?? DBNull.Value;
-            var inserted = await insert.ExecuteNonQueryAsync(cancellationToken) == 1;
+            var inserted = insert.Execute(record);
             if (inserted && record.Held is not null)
             {
                 await SettleAsync(connection, transaction, record, cancellationToken);

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Net.Http.Headers;
 using Sluice.Core.Storage;
 using Sluice.Gateway.Admin;
 using Sluice.Gateway.Admission;
@@ -36,7 +37,9 @@ public static class SluiceApplicationBuilderExtensions
         });
         app.UseMiddleware<RequestSizeMiddleware>();
         app.UseMiddleware<ClientIpMiddleware>();
-        app.UseCors();
+        // Only a browser's call carries Origin, and CORS has nothing to do without it; the CORS middleware resolves its
+        // policy provider from a per-request service scope, which every other call is spared this way.
+        app.UseWhen(static context => context.Request.Headers.ContainsKey(HeaderNames.Origin), cors => cors.UseCors());
 
         app.MapWhen(IsRelayPath, relay => relay
             .UseMiddleware<ApiKeyAuthenticationMiddleware>()

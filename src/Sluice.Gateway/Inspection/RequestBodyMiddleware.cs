@@ -40,44 +40,52 @@ internal sealed class RequestBodyMiddleware
             await TooLarge(context);
             return;
         }
-        context.Response.RegisterForDispose(body);
-        RequestSummary summary;
+        // Given back to the pool when the call is over: everything after this step (forwarding, metering) is done with it.
+        var feature = context.Features.GetRequiredFeature<SluiceRequestFeature>();
         try
         {
-            summary = RequestSummary.Parse(body.Span);
+            RequestSummary summary;
+            try
+            {
+                summary = RequestSummary.Parse(body.Span);
+            }
+            catch (JsonException) when (body.Length == 0)
+            {
+                await MissingModel(context);
+                return;
+            }
+            catch (JsonException)
+            {
+                await OpenAIErrors.WriteAsync(context, StatusCodes.Status400BadRequest,
+                    "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
+                    OpenAIErrors.InvalidRequest, null);
+                return;
+            }
+            catch (InvalidRequestException invalid)
+            {
+                await OpenAIErrors.WriteAsync(context, StatusCodes.Status400BadRequest, invalid.Message, OpenAIErrors.InvalidRequest, invalid.Code, invalid.Param);
+                return;
+            }
+            if (summary.Model is null && !request.Path.StartsWithSegments("/v1/moderations", StringComparison.Ordinal))
+            {
+                await MissingModel(context);
+                return;
+            }
+            feature.Model = summary.Model;
+            feature.Stream = summary.Stream;
+            feature.HasStreamOptions = summary.HasStreamOptions;
+            feature.ClientAskedForUsage = summary.IncludeUsage;
+            feature.MaxTokens = summary.MaxTokens;
+            feature.Choices = summary.Choices;
+            feature.Body = body.Array.AsMemory(0, body.Length);
+            request.Body = new MemoryStream(body.Array, 0, body.Length, writable: false);
+            await _next(context);
         }
-        catch (JsonException) when (body.Length == 0)
+        finally
         {
-            await MissingModel(context);
-            return;
+            feature.Body = default;
+            body.Dispose();
         }
-        catch (JsonException)
-        {
-            await OpenAIErrors.WriteAsync(context, StatusCodes.Status400BadRequest,
-                "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
-                OpenAIErrors.InvalidRequest, null);
-            return;
-        }
-        catch (InvalidRequestException invalid)
-        {
-            await OpenAIErrors.WriteAsync(context, StatusCodes.Status400BadRequest, invalid.Message, OpenAIErrors.InvalidRequest, invalid.Code, invalid.Param);
-            return;
-        }
-        if (summary.Model is null && !request.Path.StartsWithSegments("/v1/moderations", StringComparison.Ordinal))
-        {
-            await MissingModel(context);
-            return;
-        }
-        var feature = context.Features.GetRequiredFeature<SluiceRequestFeature>();
-        feature.Model = summary.Model;
-        feature.Stream = summary.Stream;
-        feature.HasStreamOptions = summary.HasStreamOptions;
-        feature.ClientAskedForUsage = summary.IncludeUsage;
-        feature.MaxTokens = summary.MaxTokens;
-        feature.Choices = summary.Choices;
-        feature.Body = body.Array.AsMemory(0, body.Length);
-        request.Body = new MemoryStream(body.Array, 0, body.Length, writable: false);
-        await _next(context);
     }
 
     private static Task MissingModel(HttpContext context) =>

@@ -52,6 +52,28 @@ public abstract class UsageStoreConformance
     }
 
     [Fact]
+    public async Task Append_EveryColumn_ReadBackExactly_NonAsciiTextAndLongValuesIncluded()
+    {
+        var (ledger, _) = CreateStore();
+        var key = Unique();
+        var record = Record("r-" + key, key, "modèle-日本語-" + new string('x', 600), Day1, prompt: long.MaxValue / 4, completion: 0) with
+        {
+            ClientIp = "2001:db8:85a3:8d3::",
+            Endpoint = "/v1/embeddings",
+            Status = 499,
+            Streamed = false,
+            Outcome = UsageOutcome.ClientAborted,
+            Source = UsageSource.Tokenizer,
+        };
+        var without = Record("s-" + key, key, "gpt-4o-mini", Day1.AddSeconds(1)) with { Held = null };
+
+        await ledger.AppendAsync([record, without], CancellationToken.None);
+
+        Assert.Equal(record, await ledger.FindAsync(record.RequestId, CancellationToken.None));
+        Assert.Equal(without, await ledger.FindAsync(without.RequestId, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Summarize_GroupsByUtcDayKeyAndModel_WithExactSums()
     {
         var (ledger, _) = CreateStore();
