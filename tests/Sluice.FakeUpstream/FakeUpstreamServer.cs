@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.ResponseCompression;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -66,9 +67,18 @@ public sealed class FakeUpstreamServer : IAsyncDisposable
         // Stopping aborts what is still running (hanging requests included) instead of waiting for it.
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.Zero);
 
+        // As api.openai.com does: JSON answers are gzip-compressed for a client that accepts it.
+        builder.Services.AddResponseCompression(compression =>
+        {
+            compression.EnableForHttps = true;
+            compression.Providers.Add<GzipCompressionProvider>();
+            compression.MimeTypes = ["application/json"];
+        });
+
         var app = builder.Build();
         var server = new FakeUpstreamServer(app, options);
         var pipeline = new Pipeline(server);
+        app.UseResponseCompression();
         app.Run(pipeline.HandleAsync);
         try
         {

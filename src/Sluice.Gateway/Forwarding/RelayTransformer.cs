@@ -12,10 +12,16 @@ namespace Sluice.Gateway.Forwarding;
 /// </summary>
 internal sealed class RelayTransformer : HttpTransformer
 {
+    /// <summary>
+    /// The client's credentials and forwarding headers, and <c>Accept-Encoding</c>: metering reads the usage in the
+    /// answer as it passes, which a compressed answer (OpenAI gzips JSON for SDKs, which all accept it) would hide;
+    /// the upstream is asked for the plain answer and the client gets that.
+    /// </summary>
     private static readonly string[] RequestHeadersToDrop =
     [
         "Authorization", "api-key", "x-api-key", "Cookie", "Proxy-Authorization",
         "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Prefix", "X-Real-IP", "Forwarded",
+        "Accept-Encoding",
     ];
 
     private static readonly string[] ResponseHeadersToDrop = ["openai-organization", "openai-project", "Set-Cookie"];

@@ -124,7 +124,9 @@ internal sealed class UsageTap : Stream
     private static Mode Detect(HttpResponse response)
     {
         var type = response.ContentType;
-        if (type is null)
+        // Compressed anyway (Sluice asks for the plain answer, but an upstream may not listen): not readable as it
+        // passes; the call is then counted with the tokenizer like any answer without usage.
+        if (type is null || IsEncoded(response.Headers.ContentEncoding))
         {
             return Mode.PassThrough;
         }
@@ -134,6 +136,9 @@ internal sealed class UsageTap : Stream
         }
         return type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) ? Mode.Json : Mode.PassThrough;
     }
+
+    private static bool IsEncoded(Microsoft.Extensions.Primitives.StringValues encoding) =>
+        encoding.Count > 0 && !(encoding.Count == 1 && string.Equals(encoding[0], "identity", StringComparison.OrdinalIgnoreCase));
 
     private void KeepTail(ReadOnlySpan<byte> data)
     {

@@ -64,6 +64,28 @@ public sealed class MeteringTests
     }
 
     [Fact]
+    public async Task Json_ClientAcceptsGzip_UpstreamAnswersPlain_UsageStillMetered()
+    {
+        // SDKs send Accept-Encoding (httpx: "gzip, deflate"); an upstream that compresses (as OpenAI and the fake do)
+        // would hide the usage from the metering. Sluice asks for the plain answer and passes that on.
+        await using var relay = await RelayFixture.StartAsync();
+        var (_, key) = await relay.Gateway.CreateKeyAsync();
+        using var client = relay.Gateway.ClientFrom(2, key);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = RelayFixture.Chat() };
+        request.Headers.TryAddWithoutValidation("Accept-Encoding", "gzip, deflate");
+
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Empty(response.Content.Headers.ContentEncoding);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(8, json.RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+        Assert.False(Assert.Single(relay.Upstream.Requests).Headers.ContainsKey("Accept-Encoding"));
+        var row = await LedgerRow(relay, response);
+        Assert.Equal((9L, 8L, UsageSource.Upstream), (row.PromptTokens, row.CompletionTokens, row.Source));
+    }
+
+    [Fact]
     public async Task Json_NoUpstreamUsage_CountedWithTheTokenizer()
     {
         await using var relay = await RelayFixture.StartAsync();
