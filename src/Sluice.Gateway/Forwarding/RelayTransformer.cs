@@ -13,13 +13,15 @@ namespace Sluice.Gateway.Forwarding;
 internal sealed class RelayTransformer : HttpTransformer
 {
     /// <summary>
-    /// The client's credentials and forwarding headers, and <c>Accept-Encoding</c>: metering reads the usage in the
+    /// The client's credentials, the account they would select (<c>OpenAI-Organization</c> and <c>OpenAI-Project</c>,
+    /// which SDKs send from <c>OPENAI_ORG_ID</c> / <c>OPENAI_PROJECT_ID</c>: against the operator's key the upstream
+    /// refuses any that is not the operator's), forwarding headers, and <c>Accept-Encoding</c>: metering reads the usage in the
     /// answer as it passes, which a compressed answer (OpenAI gzips JSON for SDKs, which all accept it) would hide;
     /// the upstream is asked for the plain answer and the client gets that.
     /// </summary>
     private static readonly string[] RequestHeadersToDrop =
     [
-        "Authorization", "api-key", "x-api-key", "Cookie", "Proxy-Authorization",
+        "Authorization", "api-key", "x-api-key", "Cookie", "Proxy-Authorization", "OpenAI-Organization", "OpenAI-Project",
         "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Prefix", "X-Real-IP", "Forwarded",
         "Accept-Encoding",
     ];

@@ -22,6 +22,8 @@ public sealed class ForwardingTests
         request.Headers.Add("X-Forwarded-For", "6.6.6.6");
         request.Headers.Add("Cookie", "session=abc");
         request.Headers.Add("OpenAI-Beta", "assistants=v2");
+        request.Headers.Add("OpenAI-Organization", "org-of-the-user");
+        request.Headers.Add("OpenAI-Project", "proj_of_the_user");
 
         using var response = await client.SendAsync(request);
 
@@ -35,6 +37,8 @@ public sealed class ForwardingTests
         Assert.Equal("assistants=v2", seen.Headers["OpenAI-Beta"]);
         Assert.False(seen.Headers.ContainsKey("X-Forwarded-For"));
         Assert.False(seen.Headers.ContainsKey("Cookie"));
+        Assert.False(seen.Headers.ContainsKey("OpenAI-Organization"));
+        Assert.False(seen.Headers.ContainsKey("OpenAI-Project"));
         Assert.DoesNotContain(key, string.Join("\n", seen.Headers.Values), StringComparison.Ordinal);
 
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
