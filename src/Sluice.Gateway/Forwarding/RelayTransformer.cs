@@ -17,7 +17,7 @@ internal sealed class RelayTransformer : HttpTransformer
     /// which SDKs send from <c>OPENAI_ORG_ID</c> / <c>OPENAI_PROJECT_ID</c>: against the operator's key the upstream
     /// refuses any that is not the operator's), forwarding headers, and <c>Accept-Encoding</c>: metering reads the usage in the
     /// answer as it passes, which a compressed answer (OpenAI gzips JSON for SDKs, which all accept it) would hide;
-    /// the upstream is asked for the plain answer and the client gets that.
+    /// the upstream is asked for the plain answer (<c>identity</c>) and the client gets that.
     /// </summary>
     private static readonly string[] RequestHeadersToDrop =
     [
@@ -48,6 +48,8 @@ internal sealed class RelayTransformer : HttpTransformer
         // The base copies the client's Host (this gateway's name); the upstream must see its own, which HttpClient
         // takes from the destination address when none is set. A provider behind a CDN refuses a foreign Host.
         proxyRequest.Headers.Host = null;
+        // Plain answers only (see RequestHeadersToDrop): said explicitly, since without the header any coding is acceptable.
+        proxyRequest.Headers.TryAddWithoutValidation("Accept-Encoding", "identity");
         if (_authorization is not null)
         {
             proxyRequest.Headers.TryAddWithoutValidation("Authorization", _authorization);
