@@ -27,4 +27,8 @@ public sealed class FakeUpstreamOptions
     /// <summary>Keep the requests (headers and body) for <see cref="FakeUpstreamServer.Requests"/>. Only the newest
     /// <see cref="FakeUpstreamServer.MaxRecordedRequests"/> are kept. Counters are kept either way.</summary>
     public bool RecordRequests { get; set; } = true;
+
+    /// <summary>Gzip every JSON answer, even for a client that did not ask for it (or asked for <c>identity</c>):
+    /// an upstream that does not listen.</summary>
+    public bool CompressAlways { get; set; }
 }

@@ -78,6 +78,14 @@ public sealed class FakeUpstreamServer : IAsyncDisposable
         var app = builder.Build();
         var server = new FakeUpstreamServer(app, options);
         var pipeline = new Pipeline(server);
+        app.Use((context, next) =>
+        {
+            if (options.CompressAlways)
+            {
+                context.Request.Headers.AcceptEncoding = "gzip";
+            }
+            return next(context);
+        });
         app.UseResponseCompression();
         app.Run(pipeline.HandleAsync);
         try

@@ -86,6 +86,27 @@ public sealed class MeteringTests
     }
 
     [Fact]
+    public async Task Json_UpstreamCompressesAnyway_PassedOnUnchanged_CountedWithTheTokenizer()
+    {
+        await using var relay = await RelayFixture.StartAsync(upstream: new FakeUpstream.FakeUpstreamOptions { ExpectedApiKey = "sk-upstream-secret", CompressAlways = true });
+        var (_, key) = await relay.Gateway.CreateKeyAsync();
+        using var client = relay.Gateway.ClientFrom(2, key);
+
+        using var response = await client.PostAsync("v1/chat/completions", RelayFixture.Chat());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("gzip", Assert.Single(response.Content.Headers.ContentEncoding));
+        await using (var plain = new System.IO.Compression.GZipStream(await response.Content.ReadAsStreamAsync(), System.IO.Compression.CompressionMode.Decompress))
+        {
+            using var json = await JsonDocument.ParseAsync(plain);
+            Assert.Equal("chat.completion", json.RootElement.GetProperty("object").GetString());
+        }
+        // The compressed answer is not read: the prompt is counted with the tokenizer, the answer's text is not known.
+        var row = await LedgerRow(relay, response);
+        Assert.Equal((9L, 0L, UsageSource.Tokenizer, UsageOutcome.Completed), (row.PromptTokens, row.CompletionTokens, row.Source, row.Outcome));
+    }
+
+    [Fact]
     public async Task Json_NoUpstreamUsage_CountedWithTheTokenizer()
     {
         await using var relay = await RelayFixture.StartAsync();
