@@ -62,8 +62,13 @@ public sealed class SluiceRequestFeature
     /// The admission the rate-limit headers of the answer report: when the call failed upstream and the plan gives
     /// such calls back (as metering does once the answer is out), the counters without it.
     /// </summary>
-    public AdmissionResult? AdmissionToReport(bool failed) =>
-        failed && Plan is { GiveBackFailedCalls: true } && Admission is { } admission ? admission.GivenBack() : Admission;
+    public AdmissionResult? AdmissionToReport(bool failed) => GivesBack(failed) ? Admission!.GivenBack() : Admission;
+
+    /// <summary>
+    /// Whether this call, having <paramref name="failed"/> upstream, is given back to every limit and cap: it was
+    /// admitted and its plan gives failed calls back (the default). Metering does it; the headers report it.
+    /// </summary>
+    public bool GivesBack(bool failed) => failed && Plan is { GiveBackFailedCalls: true } && Admission is { Admitted: true };
 
     /// <summary>The amount held on a prepaid balance for this call.</summary>
     public Money? Held { get; set; }

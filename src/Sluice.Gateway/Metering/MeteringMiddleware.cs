@@ -83,7 +83,7 @@ internal sealed class MeteringMiddleware
         var source = UsageSource.None;
         if (upstreamFailed)
         {
-            if (feature.Plan!.GiveBackFailedCalls && feature.Checks is { } checks)
+            if (feature.GivesBack(failed: true) && feature.Checks is { } checks)
             {
                 await _limiter.ReleaseAsync(checks, feature.Admission!, CancellationToken.None);
             }
