@@ -45,3 +45,12 @@ public sealed class GarnetRequestLimiterTests : RedisRequestLimiterTests
 {
     protected override RedisEngine Engine => RedisEngine.Garnet;
 }
+
+/// <summary>
+/// The same suite against Valkey (Debian's <c>valkey-server</c> 8.0 from bookworm-backports), the Linux Foundation's
+/// fork of Redis: the script runs there unchanged.
+/// </summary>
+public sealed class ValkeyRequestLimiterTests : RedisRequestLimiterTests
+{
+    protected override RedisEngine Engine => RedisEngine.Valkey;
+}

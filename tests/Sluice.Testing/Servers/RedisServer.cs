@@ -5,8 +5,9 @@ using System.Net.Sockets;
 namespace Sluice.Testing.Servers;
 
 /// <summary>
-/// A real <c>redis-server</c> (Debian's package) or Microsoft's Garnet (the <c>garnet-server</c> .NET tool, with Lua
-/// scripts run as transactions), both installed by <c>scripts/install-test-servers</c>, on a free loopback port,
+/// A real <c>redis-server</c> (Debian's package), <c>valkey-server</c> (Debian's, from backports on bookworm) or
+/// Microsoft's Garnet (the <c>garnet-server</c> .NET tool, with Lua scripts run as transactions), all installed by
+/// <c>scripts/install-test-servers</c>, on a free loopback port,
 /// without persistence. It can be stopped and started again on the same port for fault tests.
 /// </summary>
 public sealed class RedisServer : IAsyncDisposable
@@ -68,7 +69,12 @@ public sealed class RedisServer : IAsyncDisposable
 
     public async Task StartAgainAsync()
     {
-        var start = new ProcessStartInfo(Engine == RedisEngine.Garnet ? GarnetExecutable() : Executable())
+        var start = new ProcessStartInfo(Engine switch
+        {
+            RedisEngine.Garnet => GarnetExecutable(),
+            RedisEngine.Valkey => Executable("valkey-server"),
+            _ => Executable("redis-server"),
+        })
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -134,16 +140,17 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
-    private static string Executable()
+    private static string Executable(string name)
     {
-        foreach (var candidate in new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" })
+        foreach (var folder in new[] { "/usr/bin", "/usr/local/bin" })
         {
+            var candidate = Path.Combine(folder, name);
             if (File.Exists(candidate))
             {
                 return candidate;
             }
         }
-        throw new InvalidOperationException("redis-server is not installed: run scripts/install-test-servers (apt-get install redis-server).");
+        throw new InvalidOperationException($"{name} is not installed: run scripts/install-test-servers (apt-get install {name}).");
     }
 
     private static string GarnetExecutable()
@@ -167,4 +174,5 @@ public enum RedisEngine
 {
     Redis,
     Garnet,
+    Valkey,
 }
