@@ -54,3 +54,13 @@ public sealed class ValkeyRequestLimiterTests : RedisRequestLimiterTests
 {
     protected override RedisEngine Engine => RedisEngine.Valkey;
 }
+
+/// <summary>
+/// The same suite against Redis in cluster mode (one node holding all 16,384 slots): cluster mode refuses a script
+/// whose keys hash to different slots (CROSSSLOT), so every decision passing here shows the key log, the IP log,
+/// the clock and the request id share one slot.
+/// </summary>
+public sealed class RedisClusterRequestLimiterTests : RedisRequestLimiterTests
+{
+    protected override RedisEngine Engine => RedisEngine.RedisCluster;
+}

@@ -85,6 +85,11 @@ public sealed class RedisServer : IAsyncDisposable
         string[] arguments = Engine == RedisEngine.Garnet
             ? ["--port", port, "--bind", "127.0.0.1", "--lua", "--lua-transaction-mode", "--memory", "64m", "--index", "16m"]
             : ["--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", _directory, "--protected-mode", "no"];
+        if (Engine == RedisEngine.RedisCluster)
+        {
+            // Announced as 127.0.0.1: a lone node otherwise lists itself without an address, and clients wait for one.
+            arguments = [.. arguments, "--cluster-enabled", "yes", "--cluster-config-file", Path.Combine(_directory, "nodes.conf"), "--cluster-announce-ip", "127.0.0.1"];
+        }
         foreach (var arg in arguments)
         {
             start.ArgumentList.Add(arg);
@@ -105,6 +110,10 @@ public sealed class RedisServer : IAsyncDisposable
             {
                 using var client = new TcpClient();
                 await client.ConnectAsync(IPAddress.Loopback, Port);
+                if (Engine == RedisEngine.RedisCluster)
+                {
+                    await TakeAllSlotsAsync(client, deadline);
+                }
                 return;
             }
             catch (SocketException)
@@ -113,6 +122,45 @@ public sealed class RedisServer : IAsyncDisposable
             }
         }
         throw new TimeoutException($"{Engine} did not listen on {Port}.");
+    }
+
+    /// <summary>
+    /// Makes the node a whole cluster on its own: every hash slot assigned to it (kept in its nodes.conf across a
+    /// restart). Cluster mode refuses a script whose keys are in different slots (CROSSSLOT) even on one node.
+    /// </summary>
+    private static async Task TakeAllSlotsAsync(TcpClient client, DateTime deadline)
+    {
+        var stream = client.GetStream();
+        if ((await CommandAsync(stream, "CLUSTER", "INFO")).Contains("cluster_slots_assigned:0", StringComparison.Ordinal))
+        {
+            var added = await CommandAsync(stream, "CLUSTER", "ADDSLOTSRANGE", "0", "16383");
+            if (!added.StartsWith("+OK", StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException($"CLUSTER ADDSLOTSRANGE answered {added.Trim()}");
+            }
+        }
+        while (!(await CommandAsync(stream, "CLUSTER", "INFO")).Contains("cluster_state:ok", StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("The one-node Redis cluster did not reach cluster_state:ok.");
+            }
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Sends one command in RESP and returns the raw reply (small replies only: one read).</summary>
+    private static async Task<string> CommandAsync(NetworkStream stream, params string[] parts)
+    {
+        var request = new System.Text.StringBuilder().Append('*').Append(parts.Length).Append("\r\n");
+        foreach (var part in parts)
+        {
+            request.Append('$').Append(System.Text.Encoding.UTF8.GetByteCount(part)).Append("\r\n").Append(part).Append("\r\n");
+        }
+        await stream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(request.ToString()));
+        var buffer = new byte[16 * 1024];
+        var read = await stream.ReadAsync(buffer);
+        return System.Text.Encoding.UTF8.GetString(buffer, 0, read);
     }
 
     /// <summary>Kills the server (as a crash or an outage would).</summary>
@@ -175,4 +223,7 @@ public enum RedisEngine
     Redis,
     Garnet,
     Valkey,
+
+    /// <summary><c>redis-server</c> in cluster mode, one node holding every slot.</summary>
+    RedisCluster,
 }
