@@ -1,6 +1,9 @@
 using BenchmarkDotNet.Attributes;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Metrics;
 using Sluice.Core.Limits;
 using Sluice.Core.Limits.Embedded;
+using Sluice.Gateway.Limiting;
 
 namespace Sluice.Benchmarks;
 
@@ -13,6 +16,9 @@ namespace Sluice.Benchmarks;
 /// logs stay at 150 times (the most a counter ever holds).</item>
 /// <item><see cref="Refused"/>: the key's counter is at 150 of 150 and the clock stands still, so each
 /// decision is a 429 (computing the retry time) and counts nothing; the IP's counter has room.</item>
+/// <item><see cref="AdmittedMetered"/>: <see cref="Admitted"/> through <see cref="MeteredEmbeddedLimiter"/>, the
+/// limiter the gateway runs without Redis, with its instruments listened to by OpenTelemetry and the Prometheus
+/// exporter as the gateway registers them: what the per-decision count and duration cost.</item>
 /// </list>
 /// </summary>
 [MemoryDiagnoser]
@@ -21,6 +27,8 @@ public class AdmissionBenchmarks
     private const int Limit = 150;
 
     private InMemoryRequestLimiter _admitting = null!;
+    private MeteredEmbeddedLimiter _metered = null!;
+    private ServiceProvider _services = null!;
     private InMemoryRequestLimiter _refusing = null!;
     private LimitCheck[] _checks = null!;
     private LimitCheck[] _refusedChecks = null!;
@@ -43,6 +51,18 @@ public class AdmissionBenchmarks
             }
         }
 
+        var services = new ServiceCollection();
+        services.AddMetrics();
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(LimiterMetrics.MeterName).AddPrometheusExporter());
+        _services = services.BuildServiceProvider();
+        _ = _services.GetRequiredService<MeterProvider>();
+        var steady = new InMemoryRequestLimiter(new SteppingClock(SteppingClock.Start, TimeSpan.FromDays(1) / Limit));
+        _metered = new MeteredEmbeddedLimiter(steady, new LimiterMetrics(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
+        for (var i = 0; i < 2 * Limit; i++)
+        {
+            steady.TryAdmit(_checks);
+        }
+
         _refusing = new InMemoryRequestLimiter(new SteppingClock(SteppingClock.Start, TimeSpan.Zero));
         var elsewhere = plan.ChecksFor(keyId, Subjects.Ipv4Group(2));
         for (var i = 0; i < Limit; i++)
@@ -62,4 +82,15 @@ public class AdmissionBenchmarks
 
     [Benchmark]
     public AdmissionResult Refused() => _refusing.TryAdmit(_refusedChecks);
+
+    [Benchmark]
+    public AdmissionResult AdmittedMetered()
+    {
+        // The embedded limiter decides synchronously: the task is always complete here.
+        var decision = _metered.TryAdmitAsync(_checks, "req", CancellationToken.None);
+        return decision.IsCompletedSuccessfully ? decision.Result : throw new InvalidOperationException("The embedded decision did not complete synchronously.");
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _services.Dispose();
 }
