@@ -75,13 +75,20 @@ public readonly struct CounterKey : IEquatable<CounterKey>
 /// </summary>
 internal readonly record struct CounterId(UInt128 Subject, int Tag, int Hash)
 {
-    public static CounterId Of(int scopeId, string? text, UInt128 number)
-    {
-        var tag = (scopeId << 1) | (text is null ? 0 : 1);
-        var subject = text is null ? number : XxHash128.HashToUInt128(MemoryMarshal.AsBytes(text.AsSpan()));
-        return new CounterId(subject, tag, HashOf(tag, subject));
-    }
+    /// <summary>The number of the counter's scope (<see cref="CounterScopes"/>).</summary>
+    public int ScopeId => Tag >> 1;
 
-    /// <summary>Mixes the tag and subject; the table takes its stripe from the top bits and its slot from the low bits.</summary>
-    public static int HashOf(int tag, UInt128 subject) => HashCode.Combine(tag, subject);
+    /// <summary>Whether the subject is a text's hash (a key id) rather than a number (an address group).</summary>
+    public bool IsText => (Tag & 1) == 1;
+
+    public static CounterId Of(int scopeId, string? text, UInt128 number) =>
+        Of(scopeId, text is not null, text is null ? number : XxHash128.HashToUInt128(MemoryMarshal.AsBytes(text.AsSpan())));
+
+    /// <summary>From its parts, the text's hash already taken (as a snapshot stores them).</summary>
+    public static CounterId Of(int scopeId, bool isText, UInt128 subject)
+    {
+        var tag = (scopeId << 1) | (isText ? 1 : 0);
+        // The table takes its stripe from the hash's top bits and its slot from the low bits.
+        return new CounterId(subject, tag, HashCode.Combine(tag, subject));
+    }
 }

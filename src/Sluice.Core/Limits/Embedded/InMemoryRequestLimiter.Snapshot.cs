@@ -52,8 +52,8 @@ public sealed partial class InMemoryRequestLimiter
             foreach (var (id, retention, count) in counters)
             {
                 writer.Write((byte)1);
-                writer.Write(CounterScopes.NameOf(id.Tag >> 1));
-                writer.Write((id.Tag & 1) == 1);
+                writer.Write(CounterScopes.NameOf(id.ScopeId));
+                writer.Write(id.IsText);
                 writer.Write((ulong)(id.Subject >> 64));
                 writer.Write((ulong)id.Subject);
                 writer.Write((long)retention);
@@ -112,7 +112,7 @@ public sealed partial class InMemoryRequestLimiter
             read++;
         }
         // Times handed out before the restart stay in the past even if the wall clock moved back.
-        InterlockedMax(ref _lastNow, lastTime);
+        RaiseLastNow(lastTime);
         return read;
     }
 
@@ -120,9 +120,7 @@ public sealed partial class InMemoryRequestLimiter
     {
         var scope = CounterScopes.IdOf(reader.ReadString());
         var text = reader.ReadBoolean();
-        var subject = ((UInt128)reader.ReadUInt64() << 64) | reader.ReadUInt64();
-        var tag = (scope << 1) | (text ? 1 : 0);
-        return new CounterId(subject, tag, CounterId.HashOf(tag, subject));
+        return CounterId.Of(scope, text, ((UInt128)reader.ReadUInt64() << 64) | reader.ReadUInt64());
     }
 
     private static CounterId ReadVersion1Counter(BinaryReader reader)
@@ -133,17 +131,4 @@ public sealed partial class InMemoryRequestLimiter
             : new CounterKey(scope, ((UInt128)reader.ReadUInt64() << 64) | reader.ReadUInt64()).Id;
     }
 
-    private static void InterlockedMax(ref long target, long value)
-    {
-        var current = Volatile.Read(ref target);
-        while (value > current)
-        {
-            var seen = Interlocked.CompareExchange(ref target, value, current);
-            if (seen == current)
-            {
-                return;
-            }
-            current = seen;
-        }
-    }
 }

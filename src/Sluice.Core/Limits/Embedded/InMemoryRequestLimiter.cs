@@ -110,14 +110,10 @@ public sealed partial class InMemoryRequestLimiter : IRequestLimiter
             var stripe = _table[CounterTable.StripeOf(check.Counter.Id)];
             lock (stripe.Gate)
             {
+                // A counter not there yet reads as an empty one.
+                var absent = default(CounterEntry);
                 var slot = stripe.Find(check.Counter.Id);
-                if (slot < 0)
-                {
-                    states[i] = new CounterState(check.Policy, 0, 0, check.Limit == 0 ? Math.Max(1, check.Policy.ExpiryMs(now, now) - now) : 0);
-                    fits &= check.Limit > 0;
-                    continue;
-                }
-                ref var entry = ref stripe[slot];
+                ref var entry = ref slot >= 0 ? ref stripe[slot] : ref absent;
                 entry.TrimThrough(stripe.Rings, check.Policy.CutoffMs(now));
                 var retry = entry.RetryAfter(stripe.Rings, now, check.Policy);
                 fits &= retry == 0;
@@ -163,16 +159,18 @@ public sealed partial class InMemoryRequestLimiter : IRequestLimiter
     }
 
     /// <summary>Unix milliseconds from the time provider, never less than a time already handed out.</summary>
-    private long Now()
+    private long Now() => RaiseLastNow(_time.GetUtcNow().ToUnixTimeMilliseconds());
+
+    /// <summary>Makes the last time handed out at least <paramref name="time"/>; returns it as it then stands.</summary>
+    private long RaiseLastNow(long time)
     {
-        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var last = Volatile.Read(ref _lastNow);
-        while (now > last)
+        while (time > last)
         {
-            var seen = Interlocked.CompareExchange(ref _lastNow, now, last);
+            var seen = Interlocked.CompareExchange(ref _lastNow, time, last);
             if (seen == last)
             {
-                return now;
+                return time;
             }
             last = seen;
         }
