@@ -65,8 +65,7 @@ internal sealed class LedgerInsert : IDisposable
     private void BindText(int index, string value)
     {
         var length = Encoding.UTF8.GetMaxByteCount(value.Length);
-        var rented = length > MaxStackText ? new byte[length] : null;
-        Span<byte> buffer = rented ?? stackalloc byte[MaxStackText];
+        Span<byte> buffer = length > MaxStackText ? new byte[length] : stackalloc byte[MaxStackText];
         var written = Encoding.UTF8.GetBytes(value, buffer);
         // SQLite copies the bytes (SQLITE_TRANSIENT), so the buffer may go when this returns.
         Check(raw.sqlite3_bind_text(_statement, index, buffer[..written]));

@@ -40,35 +40,11 @@ internal sealed class RequestBodyMiddleware
             await TooLarge(context);
             return;
         }
-        // Given back to the pool when the call is over: everything after this step (forwarding, metering) is done with it.
         var feature = context.Features.GetRequiredFeature<SluiceRequestFeature>();
         try
         {
-            RequestSummary summary;
-            try
+            if (await SummaryOrRefusalAsync(context, body) is not { } summary)
             {
-                summary = RequestSummary.Parse(body.Span);
-            }
-            catch (JsonException) when (body.Length == 0)
-            {
-                await MissingModel(context);
-                return;
-            }
-            catch (JsonException)
-            {
-                await OpenAIErrors.WriteAsync(context, StatusCodes.Status400BadRequest,
-                    "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
-                    OpenAIErrors.InvalidRequest, null);
-                return;
-            }
-            catch (InvalidRequestException invalid)
-            {
-                await OpenAIErrors.WriteAsync(context, StatusCodes.Status400BadRequest, invalid.Message, OpenAIErrors.InvalidRequest, invalid.Code, invalid.Param);
-                return;
-            }
-            if (summary.Model is null && !request.Path.StartsWithSegments("/v1/moderations", StringComparison.Ordinal))
-            {
-                await MissingModel(context);
                 return;
             }
             feature.Model = summary.Model;
@@ -83,9 +59,44 @@ internal sealed class RequestBodyMiddleware
         }
         finally
         {
+            // Given back to the pool when the call is over: everything after this step (forwarding, metering) is done with it.
             feature.Body = default;
             body.Dispose();
         }
+    }
+
+    /// <summary>What the body says; null when it was refused here (the 400 is written). A ValueTask: a body that parses
+    /// completes synchronously and allocates nothing.</summary>
+    private static async ValueTask<RequestSummary?> SummaryOrRefusalAsync(HttpContext context, PooledBody body)
+    {
+        RequestSummary summary;
+        try
+        {
+            summary = RequestSummary.Parse(body.Span);
+        }
+        catch (JsonException) when (body.Length == 0)
+        {
+            await MissingModel(context);
+            return null;
+        }
+        catch (JsonException)
+        {
+            await OpenAIErrors.WriteAsync(context, StatusCodes.Status400BadRequest,
+                "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
+                OpenAIErrors.InvalidRequest, null);
+            return null;
+        }
+        catch (InvalidRequestException invalid)
+        {
+            await OpenAIErrors.WriteAsync(context, StatusCodes.Status400BadRequest, invalid.Message, OpenAIErrors.InvalidRequest, invalid.Code, invalid.Param);
+            return null;
+        }
+        if (summary.Model is null && !context.Request.Path.StartsWithSegments("/v1/moderations", StringComparison.Ordinal))
+        {
+            await MissingModel(context);
+            return null;
+        }
+        return summary;
     }
 
     private static Task MissingModel(HttpContext context) =>

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using StackExchange.Redis;
 
 namespace Sluice.Testing.Servers;
 
@@ -108,11 +109,13 @@ public sealed class RedisServer : IAsyncDisposable
             }
             try
             {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, Port);
+                using (var client = new TcpClient())
+                {
+                    await client.ConnectAsync(IPAddress.Loopback, Port);
+                }
                 if (Engine == RedisEngine.RedisCluster)
                 {
-                    await TakeAllSlotsAsync(client, deadline);
+                    await TakeAllSlotsAsync(deadline);
                 }
                 return;
             }
@@ -128,18 +131,16 @@ public sealed class RedisServer : IAsyncDisposable
     /// Makes the node a whole cluster on its own: every hash slot assigned to it (kept in its nodes.conf across a
     /// restart). Cluster mode refuses a script whose keys are in different slots (CROSSSLOT) even on one node.
     /// </summary>
-    private static async Task TakeAllSlotsAsync(TcpClient client, DateTime deadline)
+    private async Task TakeAllSlotsAsync(DateTime deadline)
     {
-        var stream = client.GetStream();
-        if ((await CommandAsync(stream, "CLUSTER", "INFO")).Contains("cluster_slots_assigned:0", StringComparison.Ordinal))
+        var endpoint = new IPEndPoint(IPAddress.Loopback, Port);
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions { EndPoints = { endpoint }, AllowAdmin = true });
+        var node = admin.GetServer(endpoint);
+        if (((string?)await node.ExecuteAsync("CLUSTER", "INFO"))!.Contains("cluster_slots_assigned:0", StringComparison.Ordinal))
         {
-            var added = await CommandAsync(stream, "CLUSTER", "ADDSLOTSRANGE", "0", "16383");
-            if (!added.StartsWith("+OK", StringComparison.Ordinal))
-            {
-                throw new InvalidOperationException($"CLUSTER ADDSLOTSRANGE answered {added.Trim()}");
-            }
+            await node.ExecuteAsync("CLUSTER", "ADDSLOTSRANGE", 0, 16383);
         }
-        while (!(await CommandAsync(stream, "CLUSTER", "INFO")).Contains("cluster_state:ok", StringComparison.Ordinal))
+        while (!((string?)await node.ExecuteAsync("CLUSTER", "INFO"))!.Contains("cluster_state:ok", StringComparison.Ordinal))
         {
             if (DateTime.UtcNow > deadline)
             {
@@ -147,20 +148,6 @@ public sealed class RedisServer : IAsyncDisposable
             }
             await Task.Delay(50);
         }
-    }
-
-    /// <summary>Sends one command in RESP and returns the raw reply (small replies only: one read).</summary>
-    private static async Task<string> CommandAsync(NetworkStream stream, params string[] parts)
-    {
-        var request = new System.Text.StringBuilder().Append('*').Append(parts.Length).Append("\r\n");
-        foreach (var part in parts)
-        {
-            request.Append('$').Append(System.Text.Encoding.UTF8.GetByteCount(part)).Append("\r\n").Append(part).Append("\r\n");
-        }
-        await stream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(request.ToString()));
-        var buffer = new byte[16 * 1024];
-        var read = await stream.ReadAsync(buffer);
-        return System.Text.Encoding.UTF8.GetString(buffer, 0, read);
     }
 
     /// <summary>Kills the server (as a crash or an outage would).</summary>
