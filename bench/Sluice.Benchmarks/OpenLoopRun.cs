@@ -44,13 +44,13 @@ public sealed class OpenLoopRun(int count)
     public static async Task<OpenLoopRun> RunAsync(double rate, double seconds, Func<int, OpenLoopRun, Task<int>> call)
     {
         var run = new OpenLoopRun((int)(rate * seconds));
-        await Task.WhenAll(OpenLoop.Run(rate, run.Count, async (i, due) =>
+        await OpenLoop.Run(rate, run.Count, async (i, due) =>
         {
             var sent = Stopwatch.GetTimestamp();
             run.Started(i, due, sent);
             var status = await call(i, run);
             run.Done(i, due, sent, Stopwatch.GetTimestamp(), status);
-        }));
+        });
         run.Finish();
         return run;
     }

@@ -41,7 +41,9 @@ public sealed class RedisDecisionRuns
         await OpenLoopAsync(limiter, checksOf, rate, 2);
         await _redis.ResetAsync();
         var before = Cpu.Now(_redis);
+        var gc = GcPauses.Now();
         var run = await OpenLoopAsync(limiter, checksOf, rate, seconds);
+        gc = GcPauses.Now() - gc;
         var cpu = Cpu.Now(_redis) - before;
         var (script, slow) = await _redis.ScriptAsync();
         var decision = new LatencySummary(run.FromSend);
@@ -50,7 +52,7 @@ public sealed class RedisDecisionRuns
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{name,-24} {subjects,-15} {run.Achieved,10:N0} {"decision",-14} {decision.Row()} {run.MaxInFlight,9} {cpu.ClientMicros(decision.Count),8:F1} µs {cpu.RedisMicros(decision.Count),7:F1} µs {script,7:F1} µs {slow,8} {cpu.Other,7:F1}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{"",-24} {"",-15} {"",10} {"from schedule",-14} {fromSchedule.Row()}   (pacer late p50 {late.Micros(50):F0} µs, p99 {late.Micros(99):F0} µs, max {late.MaxMicros:F0} µs)"));
+            $"{"",-24} {"",-15} {"",10} {"from schedule",-14} {fromSchedule.Row()}   (pacer late p50 {late.Micros(50):F0} µs, p99 {late.Micros(99):F0} µs, max {late.MaxMicros:F0} µs; this process: {gc.Collections} GCs, {gc.Allocated / decision.Count:N0} B allocated per decision, paused {gc.Paused.TotalMilliseconds:F1} ms in all)"));
         return decision;
     }
 
@@ -134,6 +136,15 @@ public sealed class RedisDecisionRuns
     }
 
     private string NextRunId() => string.Create(CultureInfo.InvariantCulture, $"r{Interlocked.Increment(ref _run)}");
+
+    /// <summary>This process's garbage collections, pause time and allocated bytes up to one moment.</summary>
+    private readonly record struct GcPauses(int Collections, TimeSpan Paused, long Allocated)
+    {
+        public static GcPauses Now() => new(GC.CollectionCount(0), GC.GetTotalPauseDuration(), GC.GetTotalAllocatedBytes());
+
+        public static GcPauses operator -(GcPauses after, GcPauses before) =>
+            new(after.Collections - before.Collections, after.Paused - before.Paused, after.Allocated - before.Allocated);
+    }
 
     /// <summary>CPU seconds of this process, of redis-server and of the whole machine at one moment.</summary>
     private readonly record struct Cpu(double Client, double Redis, double Machine)
