@@ -39,6 +39,8 @@ public sealed class RateLimitTests
         Assert.Equal("3", refused.Headers.GetValues("x-ratelimit-limit-requests").Single());
         Assert.Equal("0", refused.Headers.GetValues("x-ratelimit-remaining-requests").Single());
         Assert.StartsWith("23h59m", refused.Headers.GetValues("x-ratelimit-reset-requests").Single(), StringComparison.Ordinal);
+        // Beyond what OpenAI's libraries wait for: they are told not to retry into the same refusal.
+        Assert.Equal("false", refused.Headers.GetValues("x-should-retry").Single());
         Assert.Equal("\"key\";q=3;w=86400, \"ip\";q=3;w=86400", refused.Headers.GetValues("RateLimit-Policy").Single());
         Assert.Matches("^\"key\";r=0;t=86[34]\\d\\d, \"ip\";r=0;t=86[34]\\d\\d$", refused.Headers.GetValues("RateLimit").Single());
         Assert.Equal(3, relay.Upstream.RequestCount);
@@ -172,11 +174,25 @@ public sealed class RateLimitTests
             Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
         }
 
-        time.Advance(TimeSpan.FromDays(1) - TimeSpan.FromMilliseconds(1));
+        // x-should-retry: false only while the wait is longer than the 60 s OpenAI's libraries wait for.
+        time.Advance(TimeSpan.FromDays(1) - TimeSpan.FromSeconds(60) - TimeSpan.FromMilliseconds(1));
+        using (var refused = await client.PostAsync("v1/chat/completions", RelayFixture.Chat()))
+        {
+            Assert.Equal("61", refused.Headers.GetValues("Retry-After").Single());
+            Assert.Equal("false", refused.Headers.GetValues("x-should-retry").Single());
+        }
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        using (var refused = await client.PostAsync("v1/chat/completions", RelayFixture.Chat()))
+        {
+            Assert.Equal("60", refused.Headers.GetValues("Retry-After").Single());
+            Assert.False(refused.Headers.Contains("x-should-retry"));
+        }
+        time.Advance(TimeSpan.FromSeconds(60) - TimeSpan.FromMilliseconds(1));
         using (var refused = await client.PostAsync("v1/chat/completions", RelayFixture.Chat()))
         {
             Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
             Assert.Equal("1", refused.Headers.GetValues("Retry-After").Single());
+            Assert.False(refused.Headers.Contains("x-should-retry"));
             Assert.Equal("1ms", refused.Headers.GetValues("x-ratelimit-reset-requests").Single());
         }
         time.Advance(TimeSpan.FromMilliseconds(1));

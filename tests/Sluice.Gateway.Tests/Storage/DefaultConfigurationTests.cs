@@ -11,7 +11,7 @@ public sealed class DefaultConfigurationTests
     [Fact]
     public void FreeServiceJson_CompilesToTheBuiltInDefaultPlan()
     {
-        var path = Path.Combine(Repository(), "docs", "configuration", "free-service.json");
+        var path = Path.Combine(TestRepository.Root, "docs", "configuration", "free-service.json");
         var options = new SluiceOptions();
         new ConfigurationBuilder().AddJsonFile(path).Build().GetSection("Sluice").Bind(options);
 
@@ -31,15 +31,4 @@ public sealed class DefaultConfigurationTests
         plan.Policies.Concat(plan.Caps).Select(p => $"{p.Name} {p.Subject} {p.Kind} {p.Limit} {p.Window} {p.CalendarZone?.Id} {p.Description}")
             .Append($"allowed {string.Join(",", plan.AllowedModels)}")
             .Append($"prompt {plan.MaxPromptTokens} billing {plan.Billing} zone {plan.DayZone?.Id}"));
-
-    private static string Repository()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Sluice.slnx")))
-        {
-            directory = directory.Parent;
-        }
-        return directory?.FullName ?? throw new InvalidOperationException("Sluice.slnx not found above the test directory.");
-    }
-
 }
