@@ -1,12 +1,14 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using Sluice.Core.Limits;
 using StackExchange.Redis;
 
 namespace Sluice.Storage.Redis;
 
 /// <summary>
-/// The joint limit on Redis: one Lua script per decision (sent as EVALSHA by StackExchange.Redis, reloaded by it
-/// after a <c>SCRIPT FLUSH</c>) trims, checks and appends to every counter's log, or to none. Time is Redis
+/// The joint limit on Redis: one Lua script per decision (sent as EVALSHA with its SHA-1, computed once; after a
+/// <c>SCRIPT FLUSH</c> or on a server that never saw it, the NOSCRIPT reply makes it go once as EVAL, which loads it) trims, checks and appends to every counter's log, or to none. Time is Redis
 /// <c>TIME</c>, clamped so it never runs backwards; a request id makes a retried decision count once. All keys
 /// share one hash tag, so the script never fails with CROSSSLOT on a cluster.
 /// </summary>
@@ -14,8 +16,13 @@ public sealed partial class RedisRequestLimiter : IRequestLimiter
 {
     private const int FixedArguments = 4;
 
+    /// <summary>The script's SHA-1, as Redis names it (EVALSHA without hashing the text on every call).</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA5350", Justification = "Redis names scripts by SHA-1; this is an identifier, not security.")]
+    private static readonly byte[] ScriptHash = SHA1.HashData(Encoding.UTF8.GetBytes(Script));
+
     private readonly IConnectionMultiplexer _redis;
     private readonly string _prefix;
+    private readonly string _counterPrefix;
     private readonly RedisKey _clockKey;
     private readonly string _requestTtl;
     private readonly TimeProvider? _clock;
@@ -27,6 +34,7 @@ public sealed partial class RedisRequestLimiter : IRequestLimiter
     {
         _redis = redis;
         _prefix = "{" + options.KeyPrefix + "}:";
+        _counterPrefix = _prefix + "c:";
         _clockKey = _prefix + "clock";
         _requestTtl = ((long)options.RequestIdTtl.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
         _clock = clock;
@@ -54,13 +62,25 @@ public sealed partial class RedisRequestLimiter : IRequestLimiter
         return (int)(long)reply[0];
     }
 
-    /// <summary>The Redis key of a counter's log.</summary>
-    public RedisKey KeyOf(CounterKey counter) => _prefix + "c:" + counter.ToString();
+    /// <summary>The Redis key of a counter's log: the prefix, <c>c:</c> and <see cref="CounterKey.ToString"/>, made as one string.</summary>
+    public RedisKey KeyOf(CounterKey counter) => counter.Text is not null
+        ? string.Concat(_counterPrefix, counter.Scope, "|", counter.Text)
+        : string.Create(CultureInfo.InvariantCulture, $"{_counterPrefix}{counter.Scope}|#{counter.Number:x}");
 
     private async Task<RedisResult[]> EvaluateAsync(string mode, ReadOnlyMemory<LimitCheck> memory, string requestId, string release)
     {
         var (keys, values) = Arguments(mode, memory.Span, requestId, release);
-        var result = await _redis.GetDatabase().ScriptEvaluateAsync(Script, keys, values);
+        var database = _redis.GetDatabase();
+        RedisResult result;
+        try
+        {
+            result = await database.ScriptEvaluateAsync(ScriptHash, keys, values);
+        }
+        catch (RedisServerException noScript) when (noScript.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        {
+            // The script did not run: Redis does not have it (SCRIPT FLUSH, a restart, a new server). EVAL loads it.
+            result = await database.ScriptEvaluateAsync(Script, keys, values);
+        }
         return (RedisResult[])result!;
     }
 

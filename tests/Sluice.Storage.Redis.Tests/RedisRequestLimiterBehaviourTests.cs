@@ -77,6 +77,12 @@ public sealed class RedisRequestLimiterBehaviourTests : IAsyncLifetime
         }
         var log = await database.KeyTimeToLiveAsync(limiter.KeyOf(plan.ChecksFor("k", TestPlans.Ip(1))[0].Counter));
         Assert.InRange(log!.Value, TimeSpan.FromMinutes(9), TimeSpan.FromMinutes(10));
+        // The logs' names (a text subject, a numeric one) stay what they were, so an upgraded gateway keeps counting.
+        foreach (var check in plan.ChecksFor("k", TestPlans.Ip(1)))
+        {
+            Assert.Equal("{" + _prefix + "}:c:" + check.Counter, limiter.KeyOf(check.Counter).ToString());
+            Assert.Contains(limiter.KeyOf(check.Counter), keys);
+        }
     }
 
     [Fact]
