@@ -38,6 +38,8 @@ internal sealed class AdmissionMiddleware
         }
         var feature = context.Features.GetRequiredFeature<SluiceRequestFeature>();
         var checks = feature.Plan!.ChecksFor(feature.Key!.Id, feature.Client.Group, feature.Rules?.Cap);
+        // On every answer from here on, refusals included: the id of the access-log line (and of the ledger row).
+        context.Response.Headers[RequestIdHeader] = feature.RequestId;
         AdmissionResult result;
         try
         {
@@ -64,7 +66,6 @@ internal sealed class AdmissionMiddleware
         _metrics.Admitted();
         // The rate-limit headers go on the answer once, when the upstream's headers are copied (RelayTransformer),
         // or on an error written here (RelayForwarder).
-        context.Response.Headers[RequestIdHeader] = feature.RequestId;
         await _next(context);
     }
 

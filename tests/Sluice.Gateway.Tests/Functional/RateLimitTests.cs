@@ -41,6 +41,8 @@ public sealed class RateLimitTests
         Assert.StartsWith("23h59m", refused.Headers.GetValues("x-ratelimit-reset-requests").Single(), StringComparison.Ordinal);
         // Beyond what OpenAI's libraries wait for: they are told not to retry into the same refusal.
         Assert.Equal("false", refused.Headers.GetValues("x-should-retry").Single());
+        // The refusal carries its request id too, as its access-log line does, so a user can point at it.
+        Assert.StartsWith("req_", refused.Headers.GetValues("x-sluice-request-id").Single(), StringComparison.Ordinal);
         Assert.Equal("\"key\";q=3;w=86400, \"ip\";q=3;w=86400", refused.Headers.GetValues("RateLimit-Policy").Single());
         Assert.Matches("^\"key\";r=0;t=86[34]\\d\\d, \"ip\";r=0;t=86[34]\\d\\d$", refused.Headers.GetValues("RateLimit").Single());
         Assert.Equal(3, relay.Upstream.RequestCount);
