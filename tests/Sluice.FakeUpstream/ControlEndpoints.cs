@@ -119,6 +119,9 @@ internal static class ControlEndpoints
                 case "status":
                     failure = failure with { Status = value.ValueKind == JsonValueKind.Null ? null : value.GetInt32() };
                     break;
+                case "retryafter":
+                    failure = failure with { RetryAfter = value.ValueKind == JsonValueKind.Null ? null : value.GetInt32() };
+                    break;
                 case "hang":
                     failure = failure with { Hang = value.ValueKind == JsonValueKind.True };
                     break;
@@ -224,6 +227,7 @@ internal static class ControlEndpoints
         }
         writer.WriteStartObject();
         WriteNullable(writer, "status", failure.Status);
+        WriteNullable(writer, "retryAfter", failure.RetryAfter);
         writer.WriteBoolean("hang", failure.Hang);
         WriteNullable(writer, "cutAfterChunks", failure.CutAfterChunks);
         WriteNullable(writer, "times", failure.Times);

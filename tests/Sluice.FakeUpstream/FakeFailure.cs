@@ -3,13 +3,16 @@ namespace Sluice.FakeUpstream;
 /// <summary>A failure the fake injects. When several are set, <see cref="Hang"/> wins over <see cref="Status"/>, which
 /// wins over <see cref="CutAfterChunks"/>.</summary>
 /// <remarks>Per request, a client sends the header <c>x-fake-failure</c> with one of <c>status=503</c>, <c>hang</c>,
-/// <c>cut-after=3</c> (several may be joined with <c>,</c> or <c>;</c>). Server-wide, a test sets
+/// <c>cut-after=3</c>, <c>retry-after=20</c> (several may be joined with <c>,</c> or <c>;</c>). Server-wide, a test sets
 /// <see cref="FakeUpstreamServer.Failure"/> or a client POSTs this record as JSON to <c>/_fake/failure</c>. The header
 /// wins over the server-wide failure and does not use up one of its <see cref="Times"/>.</remarks>
 public sealed record FakeFailure
 {
     /// <summary>Answer with this status (400-599) and a realistic OpenAI error body.</summary>
     public int? Status { get; init; }
+
+    /// <summary>With <see cref="Status"/>: a <c>retry-after</c> header of this many seconds, as OpenAI sends on its 429s.</summary>
+    public int? RetryAfter { get; init; }
 
     /// <summary>Never send response headers; wait until the client goes away.</summary>
     public bool Hang { get; init; }
@@ -43,11 +46,14 @@ public sealed record FakeFailure
                 case "status" when int.TryParse(argument, System.Globalization.CultureInfo.InvariantCulture, out var status) && status is >= 400 and <= 599:
                     result = result with { Status = status };
                     break;
+                case "retry-after" when int.TryParse(argument, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds >= 0:
+                    result = result with { RetryAfter = seconds };
+                    break;
                 case "cut-after" or "cut-after-chunks" or "cut" when int.TryParse(argument, System.Globalization.CultureInfo.InvariantCulture, out var chunks) && chunks >= 0:
                     result = result with { CutAfterChunks = chunks };
                     break;
                 default:
-                    error = $"Invalid {HeaderName} directive '{raw}'. Expected status=<400-599>, hang or cut-after=<chunks>.";
+                    error = $"Invalid {HeaderName} directive '{raw}'. Expected status=<400-599>, hang, cut-after=<chunks> or retry-after=<seconds>.";
                     return false;
             }
         }
@@ -60,6 +66,10 @@ public sealed record FakeFailure
         if (Status is < 400 or > 599)
         {
             throw new ArgumentOutOfRangeException(nameof(Status), Status, "A failure status must be 400-599.");
+        }
+        if (RetryAfter < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(RetryAfter), RetryAfter, "Must not be negative.");
         }
         if (CutAfterChunks < 0)
         {

@@ -78,6 +78,10 @@ internal sealed class Pipeline(FakeUpstreamServer server)
             }
             if (failure.Status is { } status)
             {
+                if (failure.RetryAfter is { } seconds)
+                {
+                    context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
                 await OpenAiErrors.InjectedAsync(exchange, status);
                 return;
             }

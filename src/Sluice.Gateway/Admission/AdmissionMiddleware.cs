@@ -48,8 +48,7 @@ internal sealed class AdmissionMiddleware
         catch (LimiterUnavailableException unavailable)
         {
             _metrics.Unavailable();
-            var seconds = Math.Max(1, (long)Math.Ceiling(unavailable.RetryAfter.TotalSeconds));
-            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var seconds = RetryAdvice.Apply(context.Response.Headers, unavailable.RetryAfter);
             await OpenAIErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable,
                 $"The rate limiter of this server is unavailable, so no request can be admitted right now. Nothing was counted; please retry in {seconds} seconds.",
                 OpenAIErrors.ServerError, "limiter_unavailable");

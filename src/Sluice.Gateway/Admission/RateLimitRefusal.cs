@@ -13,27 +13,9 @@ namespace Sluice.Gateway.Admission;
 /// </summary>
 public static class RateLimitRefusal
 {
-    /// <summary>Tells OpenAI's libraries whether retrying can help (they read no other header for it).</summary>
-    public const string ShouldRetryHeader = "x-should-retry";
-
-    /// <summary>
-    /// The longest wait after which OpenAI's libraries are left to retry a 429 on their own. They retry twice by
-    /// default and obey <c>x-should-retry</c>; otherwise the Python library (and Node's 7.x) waits <c>Retry-After</c>
-    /// only up to 60 s and beyond that retries after 0.5–8 s into the same refusal, and Node's 6.x waits
-    /// <c>Retry-After</c> whatever it is: a day, for a daily limit. So a refusal that frees up later than this says
-    /// <c>x-should-retry: false</c> and the libraries report it at once; one that frees up sooner is left to them,
-    /// and their retry after <c>Retry-After</c> goes through (unless someone else used the freed place of an IP).
-    /// </summary>
-    public static readonly TimeSpan LibraryRetryCeiling = TimeSpan.FromSeconds(60);
-
     public static Task WriteAsync(HttpContext context, AdmissionResult result, ClientAddress client, DateTimeOffset now)
     {
-        var retryMs = result.RetryAfterMs;
-        context.Response.Headers.RetryAfter = Math.Max(1, RateLimitHeaders.Seconds(retryMs)).ToString(CultureInfo.InvariantCulture);
-        if (retryMs > LibraryRetryCeiling.TotalMilliseconds)
-        {
-            context.Response.Headers[ShouldRetryHeader] = "false";
-        }
+        RetryAdvice.Apply(context.Response.Headers, result.RetryAfterMs);
         RateLimitHeaders.Apply(context.Response.Headers, result);
         var code = result.Counters[result.BindingIndex].Policy.Kind == LimitKind.ModelCap ? "model_cap_exceeded" : "rate_limit_exceeded";
         return OpenAIErrors.WriteAsync(context, StatusCodes.Status429TooManyRequests, Message(result, client, now), "requests", code);

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http;
 using Sluice.Gateway.Errors;
@@ -14,6 +13,7 @@ namespace Sluice.Gateway.Forwarding;
 internal static class UpstreamRefusals
 {
     private static readonly TimeSpan DefaultRetry = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan LongestRetry = TimeSpan.FromHours(1);
 
     public static bool Applies(int upstreamStatus) =>
         upstreamStatus is StatusCodes.Status401Unauthorized or StatusCodes.Status403Forbidden or StatusCodes.Status429TooManyRequests;
@@ -25,8 +25,8 @@ internal static class UpstreamRefusals
     {
         if (upstreamStatus == StatusCodes.Status429TooManyRequests)
         {
-            var seconds = (long)Math.Clamp(Math.Ceiling((retryAfter ?? DefaultRetry).TotalSeconds), 1, 3600);
-            context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            var wait = retryAfter ?? DefaultRetry;
+            var seconds = RetryAdvice.Apply(context.Response.Headers, wait > LongestRetry ? LongestRetry : wait);
             return OpenAIErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable,
                 $"The upstream provider is rate-limiting this server right now (HTTP 429). Nothing was counted against your limits; please retry in {seconds} seconds.",
                 OpenAIErrors.ServerError, "upstream_rate_limited");

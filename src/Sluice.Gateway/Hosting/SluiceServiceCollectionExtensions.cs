@@ -8,6 +8,7 @@ using Sluice.Gateway.Admin;
 using Sluice.Gateway.Admission;
 using Sluice.Gateway.Authentication;
 using Sluice.Gateway.ClientIp;
+using Sluice.Gateway.Errors;
 using Sluice.Gateway.Forwarding;
 using Sluice.Gateway.Inspection;
 using Sluice.Gateway.Limiting;
@@ -90,7 +91,7 @@ public static class SluiceServiceCollectionExtensions
             .SetPreflightMaxAge(TimeSpan.FromDays(1))
             .WithExposedHeaders(
                 RateLimitHeaders.LimitRequests, RateLimitHeaders.RemainingRequests, RateLimitHeaders.ResetRequests,
-                RateLimitHeaders.RateLimitPolicy, RateLimitHeaders.RateLimit, "Retry-After", RateLimitRefusal.ShouldRetryHeader, "x-request-id", "openai-processing-ms",
+                RateLimitHeaders.RateLimitPolicy, RateLimitHeaders.RateLimit, "Retry-After", RetryAdvice.ShouldRetryHeader, "x-request-id", "openai-processing-ms",
                 AdmissionMiddleware.RequestIdHeader)));
         services.AddHealthChecks();
         services.AddSingleton<AdmissionMetrics>();

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -34,8 +33,7 @@ internal sealed partial class StoreUnavailableResponse : IExceptionHandler
 
     public static Task WriteAsync(HttpContext context, StoreUnavailableException unavailable)
     {
-        var seconds = Math.Max(1, (long)Math.Ceiling(unavailable.RetryAfter.TotalSeconds));
-        context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        var seconds = RetryAdvice.Apply(context.Response.Headers, unavailable.RetryAfter);
         return OpenAIErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable,
             $"The key database is unavailable, so this call cannot be completed right now; nothing was changed. API requests with known keys keep working. Please retry in {seconds} seconds.",
             OpenAIErrors.ServerError, "database_unavailable");

@@ -40,6 +40,30 @@ public sealed class UpstreamRefusalTests
         Assert.Equal(0, await relay.UsedAsync(id));
     }
 
+    /// <summary>
+    /// The upstream's own Retry-After is passed on (at most an hour); beyond the 60 s that OpenAI's libraries wait,
+    /// with <c>x-should-retry: false</c>, so that they report the 503 instead of sitting in a retry.
+    /// </summary>
+    [Theory]
+    [InlineData(2, "2", null)]
+    [InlineData(60, "60", null)]
+    [InlineData(61, "61", "false")]
+    [InlineData(7200, "3600", "false")]
+    public async Task UpstreamRateLimitsTheOperator_ItsRetryAfterIsPassedOn_WithRetryAdvice(int upstreamRetryAfter, string retryAfter, string? shouldRetry)
+    {
+        await using var relay = await RelayFixture.StartAsync();
+        var (_, key) = await relay.Gateway.CreateKeyAsync();
+        using var client = relay.Gateway.ClientFrom(2, key);
+        client.DefaultRequestHeaders.Add("x-fake-failure", $"status=429,retry-after={upstreamRetryAfter}");
+
+        using var response = await client.PostAsync("v1/chat/completions", RelayFixture.Chat());
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("upstream_rate_limited", (await RelayFixture.ErrorOf(response)).GetProperty("code").GetString());
+        Assert.Equal(retryAfter, response.Headers.GetValues("Retry-After").Single());
+        Assert.Equal(shouldRetry, response.Headers.TryGetValues("x-should-retry", out var values) ? values.Single() : null);
+    }
+
     [Fact]
     public async Task ModelList_UpstreamRefusesTheOperator_Is502NotTheUpstreams401()
     {
