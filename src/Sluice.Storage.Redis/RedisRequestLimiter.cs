@@ -7,10 +7,11 @@ using StackExchange.Redis;
 namespace Sluice.Storage.Redis;
 
 /// <summary>
-/// The joint limit on Redis: one Lua script per decision (sent as EVALSHA with its SHA-1, computed once; after a
-/// <c>SCRIPT FLUSH</c> or on a server that never saw it, the NOSCRIPT reply makes it go once as EVAL, which loads it) trims, checks and appends to every counter's log, or to none. Time is Redis
-/// <c>TIME</c>, clamped so it never runs backwards; a request id makes a retried decision count once. All keys
-/// share one hash tag, so the script never fails with CROSSSLOT on a cluster.
+/// The joint limit on Redis: one Lua script per decision trims, checks and appends to every counter's log, or to
+/// none. It is sent as EVALSHA by its SHA-1, computed once; after a <c>SCRIPT FLUSH</c>, or to a server that never
+/// saw it, the NOSCRIPT reply makes it go once as EVAL, which loads it. Time is Redis <c>TIME</c>, clamped so it
+/// never runs backwards; a request id makes a retried decision count once. All keys share one hash tag, so the
+/// script never fails with CROSSSLOT on a cluster.
 /// </summary>
 public sealed partial class RedisRequestLimiter : IRequestLimiter
 {
