@@ -91,7 +91,7 @@ public static class SluiceServiceCollectionExtensions
             .SetPreflightMaxAge(TimeSpan.FromDays(1))
             .WithExposedHeaders(
                 RateLimitHeaders.LimitRequests, RateLimitHeaders.RemainingRequests, RateLimitHeaders.ResetRequests,
-                RateLimitHeaders.RateLimitPolicy, RateLimitHeaders.RateLimit, "Retry-After", RetryAdvice.ShouldRetryHeader, "x-request-id", "openai-processing-ms",
+                RateLimitHeaders.RateLimitPolicy, RateLimitHeaders.RateLimit, "Retry-After", RetryAdvice.RetryAfterMsHeader, RetryAdvice.ShouldRetryHeader, "x-request-id", "openai-processing-ms",
                 AdmissionMiddleware.RequestIdHeader)));
         services.AddHealthChecks();
         services.AddSingleton<AdmissionMetrics>();

@@ -108,7 +108,8 @@ public sealed class NodeSdkTests
 
     /// <summary>
     /// A limit that frees up within the library's retry ceiling (1 request per 2 s): the refusal does not say
-    /// <c>x-should-retry: false</c>, the library waits the Retry-After it is given and its one retry is admitted.
+    /// <c>x-should-retry: false</c>, the library waits the exact <c>retry-after-ms</c> it is given (which it reads
+    /// before <c>Retry-After</c>) and its one retry is admitted: the wait is not a millisecond short.
     /// </summary>
     [Fact]
     public async Task ShortWindowLimit_LibraryWaitsRetryAfter_AndItsFirstRetryIsAdmitted()

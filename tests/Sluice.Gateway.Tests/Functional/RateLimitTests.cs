@@ -181,12 +181,14 @@ public sealed class RateLimitTests
         using (var refused = await client.PostAsync("v1/chat/completions", RelayFixture.Chat()))
         {
             Assert.Equal("61", refused.Headers.GetValues("Retry-After").Single());
+            Assert.Equal("60001", refused.Headers.GetValues("retry-after-ms").Single());
             Assert.Equal("false", refused.Headers.GetValues("x-should-retry").Single());
         }
         time.Advance(TimeSpan.FromMilliseconds(1));
         using (var refused = await client.PostAsync("v1/chat/completions", RelayFixture.Chat()))
         {
             Assert.Equal("60", refused.Headers.GetValues("Retry-After").Single());
+            Assert.Equal("60000", refused.Headers.GetValues("retry-after-ms").Single());
             Assert.False(refused.Headers.Contains("x-should-retry"));
         }
         time.Advance(TimeSpan.FromSeconds(60) - TimeSpan.FromMilliseconds(1));
@@ -194,6 +196,7 @@ public sealed class RateLimitTests
         {
             Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
             Assert.Equal("1", refused.Headers.GetValues("Retry-After").Single());
+            Assert.Equal("1", refused.Headers.GetValues("retry-after-ms").Single());
             Assert.False(refused.Headers.Contains("x-should-retry"));
             Assert.Equal("1ms", refused.Headers.GetValues("x-ratelimit-reset-requests").Single());
         }
