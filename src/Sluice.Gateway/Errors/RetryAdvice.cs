@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
+using Sluice.Gateway.Admission;
 
 namespace Sluice.Gateway.Errors;
 
@@ -28,7 +29,7 @@ public static class RetryAdvice
     public static long Apply(IHeaderDictionary headers, long waitMs)
     {
         waitMs = Math.Max(0, waitMs);
-        var seconds = Math.Max(1, (waitMs + 999) / 1000);
+        var seconds = Math.Max(1, RateLimitHeaders.Seconds(waitMs));
         headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         headers[RetryAfterMsHeader] = waitMs.ToString(CultureInfo.InvariantCulture);
         if (waitMs > LibraryRetryCeiling.TotalMilliseconds)
