@@ -79,6 +79,8 @@ async function calls(n) {
         message: error.message,
         retryAfter: error.headers?.get('retry-after') ?? null,
         shouldRetry: error.headers?.get('x-should-retry') ?? null,
+        requestID: error.requestID ?? null,
+        sluiceRequestId: error.headers?.get('x-sluice-request-id') ?? null,
         rateLimitError: error instanceof OpenAI.RateLimitError,
       });
     }

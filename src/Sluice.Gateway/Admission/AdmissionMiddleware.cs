@@ -14,7 +14,6 @@ namespace Sluice.Gateway.Admission;
 internal sealed class AdmissionMiddleware
 {
     /// <summary>The id of an admitted call in Sluice's ledger, on every answer, for users to quote and operators to find.</summary>
-    public const string RequestIdHeader = "x-sluice-request-id";
 
     private readonly RequestDelegate _next;
     private readonly IRequestLimiter _limiter;
@@ -38,8 +37,6 @@ internal sealed class AdmissionMiddleware
         }
         var feature = context.Features.GetRequiredFeature<SluiceRequestFeature>();
         var checks = feature.Plan!.ChecksFor(feature.Key!.Id, feature.Client.Group, feature.Rules?.Cap);
-        // On every answer from here on, refusals included: the id of the access-log line (and of the ledger row).
-        context.Response.Headers[RequestIdHeader] = feature.RequestId;
         AdmissionResult result;
         try
         {

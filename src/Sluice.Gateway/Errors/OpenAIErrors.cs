@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Sluice.Gateway.Hosting;
 
 namespace Sluice.Gateway.Errors;
 
@@ -13,26 +14,23 @@ public static class OpenAIErrors
     /// always <c>application/json</c>, never embedded in HTML, so HTML-sensitive characters need no escaping.</summary>
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    /// <summary>Writes the error, with the call's id in <c>x-sluice-request-id</c> and, as OpenAI's own errors have
+    /// it, in <c>x-request-id</c> (again: the exception handler clears the headers before it writes a 500).</summary>
     public static async Task WriteAsync(HttpContext context, int status, string message, string type, string? code, string? param = null)
     {
         var response = context.Response;
         response.StatusCode = status;
+        if (context.Features.Get<SluiceRequestFeature>() is { } call)
+        {
+            response.Headers[RequestIds.Header] = call.RequestId;
+            response.Headers.TryAdd(RequestIds.OpenAIHeader, call.RequestId);
+        }
         response.ContentType = "application/json; charset=utf-8";
         await using (var writer = new Utf8JsonWriter(response.BodyWriter, WriterOptions))
         {
             Write(writer, message, type, code, param);
         }
         await response.BodyWriter.FlushAsync(context.RequestAborted);
-    }
-
-    public static byte[] ToBytes(string message, string type, string? code, string? param = null)
-    {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
-        {
-            Write(writer, message, type, code, param);
-        }
-        return buffer.WrittenSpan.ToArray();
     }
 
     private static void Write(Utf8JsonWriter writer, string message, string type, string? code, string? param)

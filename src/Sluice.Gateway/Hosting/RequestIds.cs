@@ -8,6 +8,14 @@ namespace Sluice.Gateway.Hosting;
 /// </summary>
 internal static class RequestIds
 {
+    /// <summary>The response header with the call's id, on every answer (the access-log line has the same id).</summary>
+    public const string Header = "x-sluice-request-id";
+
+    /// <summary>OpenAI's own request-id header, which its libraries report with an error (<c>error.requestID</c>,
+    /// <c>error.request_id</c>): an answer from the upstream keeps the upstream's, an error written by Sluice
+    /// carries Sluice's id.</summary>
+    public const string OpenAIHeader = "x-request-id";
+
     private const string Base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     private static readonly string Prefix = "req_" + RandomNumberGenerator.GetString(Base62, 12);
     private static long s_next;

@@ -15,9 +15,6 @@ public sealed class SluiceRequestFeature
     /// <summary>This call's id in the limiter (idempotency), the balance holds and the ledger: unique across instances.</summary>
     public string RequestId => _requestId ??= RequestIds.Next();
 
-    /// <summary>Whether the call was given an id (it was admitted, or at least got that far).</summary>
-    public bool HasRequestId => _requestId is not null;
-
     public ClientAddress Client { get; set; }
 
     public ApiKey? Key { get; set; }

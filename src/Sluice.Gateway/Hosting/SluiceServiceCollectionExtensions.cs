@@ -91,8 +91,8 @@ public static class SluiceServiceCollectionExtensions
             .SetPreflightMaxAge(TimeSpan.FromDays(1))
             .WithExposedHeaders(
                 RateLimitHeaders.LimitRequests, RateLimitHeaders.RemainingRequests, RateLimitHeaders.ResetRequests,
-                RateLimitHeaders.RateLimitPolicy, RateLimitHeaders.RateLimit, "Retry-After", RetryAdvice.RetryAfterMsHeader, RetryAdvice.ShouldRetryHeader, "x-request-id", "openai-processing-ms",
-                AdmissionMiddleware.RequestIdHeader)));
+                RateLimitHeaders.RateLimitPolicy, RateLimitHeaders.RateLimit, "Retry-After", RetryAdvice.RetryAfterMsHeader, RetryAdvice.ShouldRetryHeader, RequestIds.OpenAIHeader, "openai-processing-ms",
+                RequestIds.Header)));
         services.AddHealthChecks();
         services.AddSingleton<AdmissionMetrics>();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(LimiterMetrics.MeterName).AddPrometheusExporter());

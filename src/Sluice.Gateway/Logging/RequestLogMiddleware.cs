@@ -5,7 +5,8 @@ namespace Sluice.Gateway.Logging;
 
 /// <summary>
 /// The outermost step: gives the request its <see cref="SluiceRequestFeature"/>, and when the request is done
-/// writes one access-log line with the key id (never the key), client address, model, status and latency.
+/// writes one access-log line with the key id (never the key), client address, model, status, latency and the call's
+/// id, which every answer carries in <c>x-sluice-request-id</c>.
 /// A client that went away is logged with status 499, an answer the upstream broke off with 502.
 /// </summary>
 internal sealed class RequestLogMiddleware
@@ -25,6 +26,8 @@ internal sealed class RequestLogMiddleware
     {
         var feature = new SluiceRequestFeature();
         context.Features.Set(feature);
+        // Every answer carries the id of its access-log line (and of its ledger row, when it has one).
+        context.Response.Headers[RequestIds.Header] = feature.RequestId;
         var started = _time.GetTimestamp();
         try
         {
@@ -46,7 +49,7 @@ internal sealed class RequestLogMiddleware
                     feature.Key?.Id,
                     feature.Client.Address?.ToString(),
                     feature.Model,
-                    feature.HasRequestId ? feature.RequestId : null));
+                    feature.RequestId));
             }
         }
     }

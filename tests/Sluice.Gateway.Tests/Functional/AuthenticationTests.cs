@@ -61,6 +61,24 @@ public sealed class AuthenticationTests
         Assert.Contains("Sluice server's operator", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// An error Sluice writes itself carries the call's id as OpenAI's errors do, in <c>x-request-id</c> (which
+    /// OpenAI's libraries report as the error's request id), and in <c>x-sluice-request-id</c> like every answer.
+    /// </summary>
+    [Fact]
+    public async Task ErrorWrittenBySluice_CarriesItsRequestId_AsOpenAIsErrorsDo()
+    {
+        await using var relay = await RelayFixture.StartAsync();
+
+        using var first = await ChatWithAuthorization(relay, null);
+        using var second = await ChatWithAuthorization(relay, null);
+
+        var id = Assert.Single(first.Headers.GetValues("x-request-id"));
+        Assert.StartsWith("req_", id, StringComparison.Ordinal);
+        Assert.Equal(id, Assert.Single(first.Headers.GetValues("x-sluice-request-id")));
+        Assert.NotEqual(id, Assert.Single(second.Headers.GetValues("x-request-id")));
+    }
+
     [Fact]
     public async Task BareKeyWithoutBearer_IsAccepted()
     {

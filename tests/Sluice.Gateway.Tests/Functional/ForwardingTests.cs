@@ -43,7 +43,8 @@ public sealed class ForwardingTests
 
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.Equal("chat.completion", json.RootElement.GetProperty("object").GetString());
-        Assert.True(response.Headers.Contains("x-request-id"));
+        // The upstream's own request id is passed on (Sluice's is in its own header).
+        Assert.NotEqual(response.Headers.GetValues("x-sluice-request-id").Single(), response.Headers.GetValues("x-request-id").Single());
         Assert.False(response.Headers.Contains("openai-organization"));
         Assert.False(response.Headers.Contains("Set-Cookie"));
         Assert.False(response.Headers.Contains("x-ratelimit-limit-tokens"));

@@ -74,6 +74,9 @@ public sealed class NodeSdkTests
         Assert.False(call.GetProperty("ok").GetBoolean());
         Assert.Equal(401, call.GetProperty("status").GetInt32());
         Assert.Equal("invalid_api_key", call.GetProperty("code").GetString());
+        // The library's error.requestID is Sluice's id of the call, the one in its access log.
+        Assert.StartsWith("req_", call.GetProperty("requestID").GetString(), StringComparison.Ordinal);
+        Assert.Equal(call.GetProperty("sluiceRequestId").GetString(), call.GetProperty("requestID").GetString());
         Assert.Equal(1, call.GetProperty("requests").GetInt32());
         Assert.Empty(relay.Upstream.Requests);
     }

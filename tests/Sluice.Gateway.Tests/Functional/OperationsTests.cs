@@ -19,7 +19,7 @@ public sealed class OperationsTests
         var (id, key) = await gateway.CreateKeyAsync();
         using var client = gateway.ClientFrom(7, key);
 
-        string requestId;
+        string requestId, deniedId;
         using (var ok = await client.PostAsync("v1/chat/completions", RelayFixture.Chat("gpt-4o-mini")))
         {
             Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
@@ -29,6 +29,7 @@ public sealed class OperationsTests
         using (var denied = await anonymous.PostAsync("v1/chat/completions", RelayFixture.Chat()))
         {
             Assert.Equal(HttpStatusCode.Unauthorized, denied.StatusCode);
+            deniedId = denied.Headers.GetValues("x-sluice-request-id").Single();
         }
         using (var forged = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions"))
         {
@@ -41,7 +42,8 @@ public sealed class OperationsTests
         var lines = gateway.AccessLogLines().Where(l => l.Contains("path=/v1/chat/completions", StringComparison.Ordinal)).ToList();
         Assert.Equal(3, lines.Count);
         Assert.Matches($"^\\d{{4}}-\\d\\d-\\d\\dT[0-9:.]+Z method=POST path=/v1/chat/completions status=200 latency_ms=[0-9.]+ key={id} ip=127.0.0.7 model=gpt-4o-mini id={requestId}$", lines[0]);
-        Assert.Matches("status=401 latency_ms=[0-9.]+ key=- ip=127.0.0.7 model=- id=-$", lines[1]);
+        Assert.Matches($"status=401 latency_ms=[0-9.]+ key=- ip=127.0.0.7 model=- id={deniedId}$", lines[1]);
+        Assert.NotEqual(requestId, deniedId);
         // A model name with a line break cannot forge a line: it is quoted and escaped.
         Assert.Contains("model=\"evil\\nfake line status=200\"", lines[2], StringComparison.Ordinal);
         var all = string.Join("\n", gateway.AccessLogLines());
