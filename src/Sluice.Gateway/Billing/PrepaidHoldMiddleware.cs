@@ -60,9 +60,19 @@ internal sealed class PrepaidHoldMiddleware
         {
             await _limiter.ReleaseAsync(feature.Checks!, feature.Admission!, CancellationToken.None);
             var balance = await _balances.GetAsync(feature.Key.Id, context.RequestAborted);
+            // Calls in flight hold part of the balance: when they finish, a retry may fit. Without them, only a
+            // top-up helps, and OpenAI's libraries are told not to retry twice in vain.
+            var holdsInTheWay = !(balance.Balance < estimate);
+            if (!holdsInTheWay)
+            {
+                RetryAdvice.Never(context.Response.Headers);
+            }
+            var why = holdsInTheWay
+                ? $"but the key's balance has {balance.Available} available: calls in flight hold {balance.Held} of its {balance.Balance} until they finish, and a retry after that may go through."
+                : $"but the key's balance has {balance.Available} available. Ask the operator to top up the key, or lower max_tokens.";
             await OpenAIErrors.WriteAsync(context, StatusCodes.Status429TooManyRequests,
                 string.Create(CultureInfo.InvariantCulture,
-                    $"You exceeded your current quota, please check your plan and billing details. This call can cost up to {estimate} ({prompt} prompt tokens and up to {completion} completion tokens of {feature.Model}), but the key's balance has {balance.Available} available. Ask the operator to top up the key, or lower max_tokens."),
+                    $"You exceeded your current quota, please check your plan and billing details. This call can cost up to {estimate} ({prompt} prompt tokens and up to {completion} completion tokens of {feature.Model}), {why}"),
                 "insufficient_quota", "insufficient_quota");
             return;
         }

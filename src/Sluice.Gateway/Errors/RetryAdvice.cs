@@ -39,6 +39,10 @@ public static class RetryAdvice
         return seconds;
     }
 
+    /// <summary>Tells OpenAI's libraries not to retry a refusal that no retry can turn around (only the operator can,
+    /// e.g. by topping up a balance), instead of retrying it twice.</summary>
+    public static void Never(IHeaderDictionary headers) => headers[ShouldRetryHeader] = "false";
+
     /// <inheritdoc cref="Apply(IHeaderDictionary, long)"/>
     public static long Apply(IHeaderDictionary headers, TimeSpan wait) => Apply(headers, (long)Math.Ceiling(wait.TotalMilliseconds));
 }

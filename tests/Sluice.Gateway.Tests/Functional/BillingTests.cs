@@ -56,6 +56,9 @@ public sealed class BillingTests
             if (response.StatusCode == HttpStatusCode.TooManyRequests)
             {
                 codes.Add((await RelayFixture.ErrorOf(response)).GetProperty("code").GetString());
+                // Refused because calls in flight hold the balance: a retry after they finish may fit, so the
+                // libraries are left to retry.
+                Assert.False(response.Headers.Contains("x-should-retry"));
             }
         });
 
@@ -79,6 +82,8 @@ public sealed class BillingTests
         var message = (await RelayFixture.ErrorOf(refused)).GetProperty("message").GetString()!;
         Assert.Contains("$0.015", message, StringComparison.Ordinal);
         Assert.Contains("top up", message, StringComparison.Ordinal);
+        // Nothing is held any more: no retry can fit until a top-up, and OpenAI's libraries are told so.
+        Assert.Equal("false", refused.Headers.GetValues("x-should-retry").Single());
         // A smaller max_tokens fits: (9 + 5) × $0.001 = $0.014.
         using var fits = await poor.PostAsync("v1/chat/completions", Chat(5));
         Assert.Equal(HttpStatusCode.OK, fits.StatusCode);
