@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 
 namespace Sluice.Gateway.Tests.Functional;
@@ -41,39 +40,5 @@ public sealed class SelfServicePageTests
         var dom = await Chromium.DumpDomAsync($"{relay.Gateway.BaseUrl}/sluice#key=sk-wrongwrongwrongwrongwrong");
 
         Assert.Contains("Incorrect API key provided", dom, StringComparison.Ordinal);
-    }
-
-    /// <summary>Debian's Chromium, headless, with the flags this sandboxed machine needs (no network beyond loopback).</summary>
-    private static class Chromium
-    {
-        public static async Task<string> DumpDomAsync(string url)
-        {
-            var profile = Path.Combine(Path.GetTempPath(), "sluice-chromium-" + Guid.NewGuid().ToString("N")[..8]);
-            var start = new ProcessStartInfo("/usr/bin/chromium") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var arg in new[]
-            {
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--user-data-dir=" + profile, "--virtual-time-budget=10000", "--dump-dom", url,
-            })
-            {
-                start.ArgumentList.Add(arg);
-            }
-            try
-            {
-                using var process = Process.Start(start) ?? throw new InvalidOperationException("chromium did not start (apt-get install chromium).");
-                var dom = process.StandardOutput.ReadToEndAsync();
-                _ = process.StandardError.ReadToEndAsync();
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-                await process.WaitForExitAsync(timeout.Token);
-                return await dom;
-            }
-            finally
-            {
-                if (Directory.Exists(profile))
-                {
-                    Directory.Delete(profile, recursive: true);
-                }
-            }
-        }
     }
 }
