@@ -26,7 +26,8 @@ internal static class ChatCompletions
             {
                 return OpenAiErrors.ModelNotFoundAsync(exchange, model);
             }
-            var completion = Completion.Create("chatcmpl-", model, Tokens.ChatPrompt(messages), exchange.Options.ReplyWords, maxTokens, maxCompletionTokens);
+            var completion = Completion.Create("chatcmpl-", model, Tokens.ChatPrompt(messages), exchange.Options.ReplyWords, maxTokens, maxCompletionTokens)
+                with { Reported = exchange.ReportedUsage };
             return stream ? StreamAsync(exchange, completion, includeUsage && !exchange.OmitUsage) : SendAsync(exchange, completion);
         }
     }

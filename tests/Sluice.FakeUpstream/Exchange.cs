@@ -17,6 +17,33 @@ internal sealed class Exchange(FakeUpstreamServer server, HttpContext context, i
     /// <summary>True when the client sent <c>x-fake-usage: none</c>: no usage in the answer, streamed or not.</summary>
     public bool OmitUsage => context.Request.Headers[UsageHeaderName] == "none";
 
+    /// <summary>
+    /// Counts the usage reports instead of the true ones, from <c>x-fake-usage: prompt_tokens=-5,completion_tokens=1e30</c>:
+    /// an upstream that reports nonsense (each value a JSON number, written as given).
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? ReportedUsage
+    {
+        get
+        {
+            var header = context.Request.Headers[UsageHeaderName].ToString();
+            if (header.Length == 0 || header == "none")
+            {
+                return null;
+            }
+            var values = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var pair in header.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var (name, value) = pair.Split('=', 2, StringSplitOptions.TrimEntries) is [var n, var v] ? (n, v) : (pair, "");
+                if (!System.Text.RegularExpressions.Regex.IsMatch(value, "^-?[0-9]+(\\.[0-9]+)?([eE][+-]?[0-9]+)?$"))
+                {
+                    throw new FormatException($"{UsageHeaderName}: '{pair}' is not name=number");
+                }
+                values[name] = value;
+            }
+            return values;
+        }
+    }
+
     public HttpContext Context => context;
 
     public FakeUpstreamOptions Options => server.Options;

@@ -123,13 +123,13 @@ internal sealed record Completion(string Id, long Created, string Model, int Pro
     public void WriteUsage(Utf8JsonWriter writer, bool details)
     {
         writer.WriteStartObject("usage"u8);
-        writer.WriteNumber("prompt_tokens"u8, PromptTokens);
-        writer.WriteNumber("completion_tokens"u8, CompletionTokens);
-        writer.WriteNumber("total_tokens"u8, TotalTokens);
+        WriteCount(writer, "prompt_tokens", PromptTokens);
+        WriteCount(writer, "completion_tokens", CompletionTokens);
+        WriteCount(writer, "total_tokens", TotalTokens);
         if (details)
         {
             writer.WriteStartObject("prompt_tokens_details"u8);
-            writer.WriteNumber("cached_tokens"u8, 0);
+            WriteCount(writer, "cached_tokens", 0);
             writer.WriteNumber("audio_tokens"u8, 0);
             writer.WriteEndObject();
             writer.WriteStartObject("completion_tokens_details"u8);
@@ -140,5 +140,21 @@ internal sealed record Completion(string Id, long Created, string Model, int Pro
             writer.WriteEndObject();
         }
         writer.WriteEndObject();
+    }
+
+    /// <summary>What the usage reports instead of the true counts (see <see cref="Exchange.ReportedUsage"/>).</summary>
+    public IReadOnlyDictionary<string, string>? Reported { get; init; }
+
+    private void WriteCount(Utf8JsonWriter writer, string name, int value)
+    {
+        if (Reported is not null && Reported.TryGetValue(name, out var raw))
+        {
+            writer.WritePropertyName(name);
+            writer.WriteRawValue(raw, skipInputValidation: true);
+        }
+        else
+        {
+            writer.WriteNumber(name, value);
+        }
     }
 }

@@ -13,6 +13,9 @@ public sealed record Price(decimal Input, decimal CachedInput, decimal Output, i
     /// <summary>The cost of a call: uncached prompt tokens at the input price, cached ones at the cached price.</summary>
     public Money Cost(long promptTokens, long cachedTokens, long completionTokens)
     {
+        // Counts are never negative (a negative one would pay the caller); cached tokens are part of the prompt.
+        promptTokens = Math.Max(0, promptTokens);
+        completionTokens = Math.Max(0, completionTokens);
         cachedTokens = Math.Clamp(cachedTokens, 0, promptTokens);
         // Per million tokens in USD = per token in micro-USD = 1000 nanodollars per token per dollar-per-million.
         var nanodollars = ((promptTokens - cachedTokens) * Input + (cachedTokens * CachedInput) + (completionTokens * Output)) * 1000m;

@@ -12,10 +12,18 @@ internal static class UsageParser
 {
     private static ReadOnlySpan<byte> UsageName => "\"usage\""u8;
 
-    /// <summary>Reads a usage object; the reader is on its StartObject and ends on its EndObject.</summary>
-    public static TokenUsage ReadUsage(ref Utf8JsonReader reader)
+    /// <summary>More tokens than any one call can have: a count above it is not believed.</summary>
+    public const long MostTokens = 100_000_000;
+
+    /// <summary>
+    /// Reads a usage object; the reader is on its StartObject and ends on its EndObject. Null when a count is not a
+    /// whole number from 0 to <see cref="MostTokens"/> (an upstream reporting nonsense): the call is then metered as
+    /// if it had reported no usage, by the tokenizer, rather than billed a negative or absurd amount.
+    /// </summary>
+    public static TokenUsage? ReadUsage(ref Utf8JsonReader reader)
     {
         long prompt = 0, cached = 0, completion = 0;
+        var believable = true;
         var depth = reader.CurrentDepth;
         while (reader.Read() && !(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth))
         {
@@ -25,18 +33,18 @@ internal static class UsageParser
             }
             if (reader.ValueTextEquals("prompt_tokens"u8) || reader.ValueTextEquals("input_tokens"u8))
             {
-                prompt = ReadNumber(ref reader, depth + 1, prompt);
+                prompt = ReadNumber(ref reader, depth + 1, prompt, ref believable);
             }
             else if (reader.ValueTextEquals("completion_tokens"u8) || reader.ValueTextEquals("output_tokens"u8))
             {
-                completion = ReadNumber(ref reader, depth + 1, completion);
+                completion = ReadNumber(ref reader, depth + 1, completion, ref believable);
             }
             else if (reader.ValueTextEquals("cached_tokens"u8))
             {
-                cached = ReadNumber(ref reader, depth + 2, cached);
+                cached = ReadNumber(ref reader, depth + 2, cached, ref believable);
             }
         }
-        return new TokenUsage(prompt, cached, completion);
+        return believable ? new TokenUsage(prompt, cached, completion) : null;
     }
 
     /// <summary>
@@ -153,15 +161,26 @@ internal static class UsageParser
         return (usage, emptyChoices);
     }
 
-    private static long ReadNumber(ref Utf8JsonReader reader, int expectedDepth, long current)
+    private static long ReadNumber(ref Utf8JsonReader reader, int expectedDepth, long current, ref bool believable)
     {
         var depth = reader.CurrentDepth;
         reader.Read();
         if (depth != expectedDepth)
         {
-            reader.Skip();
+            // TrySkip: the tail of an answer is read as partial data, where Skip throws.
+            reader.TrySkip();
             return current;
         }
-        return reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value) ? value : current;
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return current;
+        }
+        if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value) && value is >= 0 and <= MostTokens)
+        {
+            return value;
+        }
+        believable = false;
+        reader.TrySkip();
+        return current;
     }
 }

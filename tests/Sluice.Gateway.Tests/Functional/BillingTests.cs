@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Sluice.Core.Billing;
+using Sluice.Core.Usage;
 using Sluice.Gateway.Metering;
 
 namespace Sluice.Gateway.Tests.Functional;
@@ -87,6 +88,52 @@ public sealed class BillingTests
         // A smaller max_tokens fits: (9 + 5) × $0.001 = $0.014.
         using var fits = await poor.PostAsync("v1/chat/completions", Chat(5));
         Assert.Equal(HttpStatusCode.OK, fits.StatusCode);
+    }
+
+    /// <summary>
+    /// An upstream that reports nonsense usage (negative, or past any call's size) is not believed: the call is
+    /// metered by the tokenizer as if it had reported none, its row lands in the ledger, and its hold settles. Before,
+    /// a negative prompt failed the metering (no row, the hold kept for ever) and a negative completion credited the
+    /// balance.
+    /// </summary>
+    [Theory]
+    [InlineData("prompt_tokens=-1000000000", false)]
+    [InlineData("completion_tokens=-600000000", false)]
+    [InlineData("completion_tokens=-600000000", true)]
+    [InlineData("prompt_tokens=99999999999999999999", false)]
+    [InlineData("prompt_tokens=12.5", true)]
+    [InlineData("prompt_tokens=5,cached_tokens=-3", false)]
+    public async Task UpstreamUsageOutOfRange_IsNotBelieved_TheCallIsMeteredByTheTokenizer_AndItsHoldSettles(string reported, bool stream)
+    {
+        await using var relay = await RelayFixture.StartAsync(Plans());
+        var (id, key) = await relay.Gateway.CreateKeyAsync("payer", "paid");
+        using var admin = relay.Gateway.AdminClient();
+        using (var credit = await admin.PostAsJsonAsync($"admin/keys/{id}/credit", new { amount_usd = 1m }))
+        {
+            Assert.Equal(HttpStatusCode.OK, credit.StatusCode);
+        }
+        using var client = relay.Gateway.ClientFrom(2, key);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") 
+        {
+            Content = new StringContent(
+                $$"""{"model":"gpt-4o-mini","max_tokens":20,"stream":{{(stream ? "true" : "false")}},{{(stream ? "\"stream_options\":{\"include_usage\":true}," : "")}}"messages":[{"role":"user","content":"Say hello"}]}""",
+                Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("x-fake-usage", reported);
+
+        using var response = await client.SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains(reported.Split('=')[1].Split(',')[0], body, StringComparison.Ordinal);
+        var row = await MeteringTests.LedgerRow(relay, response);
+        Assert.Equal(UsageSource.Tokenizer, row.Source);
+        Assert.Equal(UsageOutcome.Completed, row.Outcome);
+        Assert.InRange(row.PromptTokens, 1, 100);
+        Assert.InRange(row.CompletionTokens, 1, 100);
+        Assert.True(row.Cost > Money.Zero, row.Cost.ToString());
+        var balance = await WaitForHeld(admin, id, 0m);
+        Assert.Equal(1m - row.Cost.Usd, balance.GetProperty("balance_usd").GetDecimal());
     }
 
     [Fact]
