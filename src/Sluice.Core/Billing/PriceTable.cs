@@ -4,7 +4,7 @@ namespace Sluice.Core.Billing;
 
 /// <summary>
 /// Prices by model: an exact name wins, then the glob with the most literal characters (so <c>gpt-4o-mini*</c>
-/// beats <c>gpt-4o*</c>). A model no entry matches is free.
+/// beats <c>gpt-4o*</c>). A model no entry matches is free on a plan billed afterwards, and refused on a prepaid plan.
 /// </summary>
 public sealed class PriceTable
 {
@@ -19,11 +19,15 @@ public sealed class PriceTable
 
     public static PriceTable Empty { get; } = new(new Dictionary<string, Price>(StringComparer.OrdinalIgnoreCase), []);
 
-    public Price For(string? model)
+    /// <summary>The price of <paramref name="model"/>, free when no entry names it.</summary>
+    public Price For(string? model) => Find(model) ?? Price.Free;
+
+    /// <summary>The price of <paramref name="model"/>, or null when no entry names it.</summary>
+    public Price? Find(string? model)
     {
         if (model is null)
         {
-            return Price.Free;
+            return null;
         }
         if (_exact.TryGetValue(model, out var price))
         {
@@ -36,7 +40,7 @@ public sealed class PriceTable
                 return globPrice;
             }
         }
-        return Price.Free;
+        return null;
     }
 
     /// <summary>Compiles configured prices; problems go to <paramref name="errors"/> under <paramref name="path"/>.</summary>
@@ -90,6 +94,24 @@ public sealed class PriceTable
         ["gpt-4.1-*"] = new() { Input = 2m, CachedInput = 0.5m, Output = 8m },
         ["gpt-4.1-mini*"] = new() { Input = 0.4m, CachedInput = 0.1m, Output = 1.6m },
         ["gpt-4.1-nano*"] = new() { Input = 0.1m, CachedInput = 0.025m, Output = 0.4m },
+        ["gpt-4.5-preview*"] = new() { Input = 75m, CachedInput = 37.5m, Output = 150m },
+        ["chatgpt-4o-latest"] = new() { Input = 5m, Output = 15m },
+        ["gpt-4-turbo*"] = new() { Input = 10m, Output = 30m },
+        ["gpt-4-1106-preview"] = new() { Input = 10m, Output = 30m },
+        ["gpt-4-0125-preview"] = new() { Input = 10m, Output = 30m },
+        ["gpt-4"] = new() { Input = 30m, Output = 60m },
+        ["gpt-4-0613"] = new() { Input = 30m, Output = 60m },
+        ["gpt-4-32k*"] = new() { Input = 60m, Output = 120m },
+        ["o1"] = new() { Input = 15m, CachedInput = 7.5m, Output = 60m },
+        ["o1-2*"] = new() { Input = 15m, CachedInput = 7.5m, Output = 60m },
+        ["o1-preview*"] = new() { Input = 15m, CachedInput = 7.5m, Output = 60m },
+        ["o1-mini*"] = new() { Input = 1.1m, CachedInput = 0.55m, Output = 4.4m },
+        ["o1-pro*"] = new() { Input = 150m, Output = 600m },
+        ["o3"] = new() { Input = 2m, CachedInput = 0.5m, Output = 8m },
+        ["o3-2*"] = new() { Input = 2m, CachedInput = 0.5m, Output = 8m },
+        ["o3-mini*"] = new() { Input = 1.1m, CachedInput = 0.55m, Output = 4.4m },
+        ["o3-pro*"] = new() { Input = 20m, Output = 80m },
+        ["o4-mini*"] = new() { Input = 1.1m, CachedInput = 0.275m, Output = 4.4m },
         ["gpt-3.5-turbo*"] = new() { Input = 0.5m, Output = 1.5m },
         ["deepseek-chat"] = new() { Input = 0.27m, CachedInput = 0.07m, Output = 1.1m },
         ["deepseek-v3*"] = new() { Input = 0.27m, CachedInput = 0.07m, Output = 1.1m },

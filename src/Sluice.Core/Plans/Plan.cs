@@ -147,7 +147,8 @@ public sealed partial class Plan
                 break;
             }
         }
-        return new ModelRules(allowed, cap, Prices.For(model));
+        var price = Prices.Find(model);
+        return new ModelRules(allowed, cap, price ?? Price.Free, price is not null);
     }
 
     private sealed record ModelCap(LimitPolicy Policy, ModelPattern[] Patterns, ModelFamily Family)

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Sluice.Core.Billing;
 using Sluice.Gateway.Errors;
 using Sluice.Gateway.Hosting;
 using Sluice.Gateway.Metering;
@@ -11,7 +12,8 @@ namespace Sluice.Gateway.Plans;
 /// <summary>
 /// Applies the key's plan to the model it asks for, before anything is counted: a model the plan does not allow
 /// is refused (403 <c>model_not_allowed</c>); a prompt over the plan's token cap is refused (400
-/// <c>prompt_too_long</c>). The model's cap and price go on the request for admission and metering.
+/// <c>prompt_too_long</c>); on a prepaid plan, a model without a price is refused (403 <c>model_not_allowed</c>).
+/// The model's cap and price go on the request for admission and metering.
 /// </summary>
 internal sealed class ModelRulesMiddleware
 {
@@ -43,6 +45,15 @@ internal sealed class ModelRulesMiddleware
             var allowed = string.Join(", ", plan.AllowedModels);
             return OpenAIErrors.WriteAsync(context, StatusCodes.Status403Forbidden,
                 $"The model `{feature.Model}` is not available on the '{plan.Name}' plan of this server. Models you can use: {allowed}.",
+                OpenAIErrors.InvalidRequest, "model_not_allowed", "model");
+        }
+        if (plan.Billing == BillingMode.Prepaid && !rules.Priced && !HttpMethods.IsGet(context.Request.Method))
+        {
+            // A prepaid key pays for what it uses: a call whose cost cannot be known is not made for free.
+            return OpenAIErrors.WriteAsync(context, StatusCodes.Status403Forbidden,
+                feature.Model is null
+                    ? $"The '{plan.Name}' plan of this server is prepaid, and this call does not name a model in a JSON body, so its cost cannot be known. Send the call as JSON with a `model` field."
+                    : $"The model `{feature.Model}` has no price on the '{plan.Name}' plan of this server, and a prepaid key can only use models it can be charged for. Ask the operator to set its price (Sluice:Plans:{plan.Name}:Prices).",
                 OpenAIErrors.InvalidRequest, "model_not_allowed", "model");
         }
         if (plan.MaxPromptTokens is { } max && feature.Body.Length > max)

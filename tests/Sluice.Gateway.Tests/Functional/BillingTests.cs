@@ -136,6 +136,43 @@ public sealed class BillingTests
         Assert.Equal(1m - row.Cost.Usd, balance.GetProperty("balance_usd").GetDecimal());
     }
 
+    /// <summary>
+    /// A prepaid key pays for what it uses, so a model without a price is refused before anything is counted
+    /// (before, it went through for free, even on an empty balance); a model the operator prices at zero goes
+    /// through, and a model of the default table (o3) is charged.
+    /// </summary>
+    [Fact]
+    public async Task Prepaid_ModelWithoutAPrice_IsRefused_UnlessTheOperatorPricesIt()
+    {
+        var plans = Plans();
+        plans["Sluice:Plans:paid:Prices:house-model:Input"] = "0";
+        plans["Sluice:Plans:paid:Prices:house-model:Output"] = "0";
+        await using var relay = await RelayFixture.StartAsync(plans);
+        var (id, key) = await relay.Gateway.CreateKeyAsync("payer", "paid");
+        using var admin = relay.Gateway.AdminClient();
+        using var client = relay.Gateway.ClientFrom(2, key);
+        StringContent Ask(string model) => new(
+            $$"""{"model":"{{model}}","max_tokens":10,"messages":[{"role":"user","content":"Say hello"}]}""", Encoding.UTF8, "application/json");
+
+        using var unpriced = await client.PostAsync("v1/chat/completions", Ask("some-unpriced-model"));
+        using var free = await client.PostAsync("v1/chat/completions", Ask("house-model"));
+        using (await admin.PostAsJsonAsync($"admin/keys/{id}/credit", new { amount_usd = 1m }))
+        {
+        }
+        using var o3 = await client.PostAsync("v1/chat/completions", Ask("o3"));
+
+        Assert.Equal(HttpStatusCode.Forbidden, unpriced.StatusCode);
+        var error = await RelayFixture.ErrorOf(unpriced);
+        Assert.Equal("model_not_allowed", error.GetProperty("code").GetString());
+        Assert.Contains("has no price on the 'paid' plan", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, free.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, o3.StatusCode);
+        Assert.Equal(2, relay.Upstream.RequestCount);
+        Assert.Equal(2, await relay.UsedAsync(id));
+        // o3 at $2 / $8 per million tokens: 9 prompt and 8 completion tokens.
+        Assert.Equal(Money.FromUsd(0.000082m), (await MeteringTests.LedgerRow(relay, o3)).Cost);
+    }
+
     [Fact]
     public async Task Credit_BadAmountOrUnknownKey_IsRefused()
     {
