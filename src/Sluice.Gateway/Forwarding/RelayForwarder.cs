@@ -44,16 +44,18 @@ internal sealed class RelayForwarder
             return;
         }
         ForwardingLog.UpstreamFailed(_logger, context.Request.Method, context.Request.Path.Value ?? "/", error, exception?.Message ?? "no detail");
-        if (context.Features.Get<SluiceRequestFeature>() is { } feature)
+        var feature = context.Features.Get<SluiceRequestFeature>();
+        if (feature is not null)
         {
             feature.UpstreamFailed = true;
+            feature.UpstreamBrokeOff = context.Response.HasStarted;
         }
         if (context.Response.HasStarted)
         {
             // Part of the answer is already with the client; YARP has aborted the connection so that it sees the cut.
             return;
         }
-        if (context.Features.Get<SluiceRequestFeature>()?.AdmissionToReport(failed: true) is { } admission)
+        if (feature?.AdmissionToReport(failed: true) is { } admission)
         {
             RateLimitHeaders.Apply(context.Response.Headers, admission);
         }

@@ -72,4 +72,8 @@ public sealed class SluiceRequestFeature
 
     /// <summary>The upstream failed (unreachable, timed out, or broke off a started answer).</summary>
     public bool UpstreamFailed { get; set; }
+
+    /// <summary>The upstream failed after part of its answer was already with the client: the client saw the
+    /// answer cut (the access log and the ledger say 502), not an error written by Sluice.</summary>
+    public bool UpstreamBrokeOff { get; set; }
 }

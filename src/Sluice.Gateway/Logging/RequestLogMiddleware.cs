@@ -37,7 +37,7 @@ internal sealed class RequestLogMiddleware
         {
             if (_log.Enabled)
             {
-                var status = feature.UpstreamFailed && context.Response.HasStarted ? StatusCodes.Status502BadGateway
+                var status = feature.UpstreamBrokeOff ? StatusCodes.Status502BadGateway
                     : context.RequestAborted.IsCancellationRequested ? 499
                     : context.Response.StatusCode;
                 _log.Write(new AccessLogEntry(

@@ -114,7 +114,7 @@ internal sealed class MeteringMiddleware
             ClientIp = feature.Client.Address?.ToString() ?? "",
             Model = feature.Model ?? "",
             Endpoint = context.Request.Path.Value ?? "",
-            Status = clientLeft ? 499 : upstreamFailed && context.Response.HasStarted ? StatusCodes.Status502BadGateway : status,
+            Status = clientLeft ? 499 : feature.UpstreamBrokeOff ? StatusCodes.Status502BadGateway : status,
             PromptTokens = usage.PromptTokens,
             CachedTokens = usage.CachedTokens,
             CompletionTokens = usage.CompletionTokens,

@@ -108,6 +108,12 @@ public sealed class ForwardingTests
         Assert.Equal("upstream_timeout", (await RelayFixture.ErrorOf(response)).GetProperty("code").GetString());
         // A timed-out call is given back, and the headers say so already.
         Assert.Equal("150", response.Headers.GetValues("x-ratelimit-remaining-requests").Single());
+        // The ledger and the access log record the 504 the client got (not a 502: nothing of the answer was sent).
+        var row = await MeteringTests.LedgerRow(relay, response);
+        Assert.Equal(504, row.Status);
+        Assert.Equal(Core.Usage.UsageOutcome.UpstreamFailed, row.Outcome);
+        await relay.Gateway.StopAsync();
+        Assert.Contains(relay.Gateway.AccessLogLines(), line => line.Contains(" status=504 ", StringComparison.Ordinal) && line.EndsWith("id=" + row.RequestId, StringComparison.Ordinal));
     }
 
     [Fact]
