@@ -29,7 +29,14 @@ internal sealed class ApiKeyAuthenticationMiddleware
 
     public Task InvokeAsync(HttpContext context)
     {
-        var presented = PresentedKey(context.Request.Headers[HeaderNames.Authorization].ToString());
+        var authorization = context.Request.Headers[HeaderNames.Authorization];
+        if (authorization.Count > 1 || (authorization.Count == 1 && authorization[0]!.Contains(',', StringComparison.Ordinal)))
+        {
+            // Two header lines, or two values in one (a key has no comma): read as one they would be an unknown key.
+            return Unauthorized(context,
+                "Incorrect API key provided: the request has more than one Authorization header. Send exactly one (Authorization: Bearer sk-…).");
+        }
+        var presented = PresentedKey(authorization.ToString());
         if (presented.IsEmpty)
         {
             return Unauthorized(context,

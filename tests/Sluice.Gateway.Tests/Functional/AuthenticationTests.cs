@@ -80,6 +80,22 @@ public sealed class AuthenticationTests
     }
 
     [Fact]
+    public async Task TwoAuthorizationHeaders_Is401SayingSo_NotThatTheKeyIsWrong()
+    {
+        await using var relay = await RelayFixture.StartAsync();
+        var (_, key) = await relay.Gateway.CreateKeyAsync();
+        using var client = relay.Gateway.ClientFrom(2);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = RelayFixture.Chat() };
+        request.Headers.TryAddWithoutValidation("Authorization", ["Bearer " + key, "Bearer " + key]);
+
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Contains("more than one Authorization header", (await RelayFixture.ErrorOf(response)).GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, relay.Upstream.RequestCount);
+    }
+
+    [Fact]
     public async Task BareKeyWithoutBearer_IsAccepted()
     {
         await using var relay = await RelayFixture.StartAsync();
