@@ -24,7 +24,31 @@ internal sealed class RequestBodyMiddleware
         _maxBytes = options.Value.MaxRequestBodyBytes;
     }
 
-    public Task InvokeAsync(HttpContext context) => HasJsonBody(context.Request) ? InspectAsync(context) : _next(context);
+    public Task InvokeAsync(HttpContext context)
+    {
+        var request = context.Request;
+        if (!HasBody(request.Method))
+        {
+            return _next(context);
+        }
+        if (IsEncoded(request.Headers.ContentEncoding))
+        {
+            // Neither read here nor sent on as the upstream expects: refused rather than forwarded unchecked.
+            return OpenAIErrors.WriteAsync(context, StatusCodes.Status415UnsupportedMediaType,
+                $"This server does not accept compressed request bodies (Content-Encoding: {request.Headers.ContentEncoding}). Send the body uncompressed.",
+                OpenAIErrors.InvalidRequest, "unsupported_content_encoding");
+        }
+        if (!IsForm(request.ContentType))
+        {
+            return InspectAsync(context);
+        }
+        // A form where the API takes only JSON would skip every check on the body: OpenAI reads no model from it either.
+        return TakesOnlyJson(request.Path)
+            ? OpenAIErrors.WriteAsync(context, StatusCodes.Status400BadRequest,
+                $"you must provide a model parameter (this endpoint takes a JSON body, and it was sent as {request.ContentType}: send it with Content-Type: application/json)",
+                OpenAIErrors.InvalidRequest, null)
+            : _next(context);
+    }
 
     private async Task InspectAsync(HttpContext context)
     {
@@ -106,11 +130,30 @@ internal sealed class RequestBodyMiddleware
     /// <summary>
     /// Every body sent with POST, PUT or PATCH is read as the JSON the OpenAI API expects, whatever its declared
     /// type (so that no plan rule can be skipped by leaving out <c>Content-Type</c>), except form uploads
-    /// (<c>multipart/form-data</c>, e.g. audio files), which stream through untouched.
+    /// (<c>multipart/form-data</c>, e.g. audio files), which stream through untouched where the API takes them.
     /// </summary>
-    private static bool HasJsonBody(HttpRequest request) =>
-        (HttpMethods.IsPost(request.Method) || HttpMethods.IsPut(request.Method) || HttpMethods.IsPatch(request.Method))
-        && !IsForm(request.ContentType);
+    private static bool HasBody(string method) => HttpMethods.IsPost(method) || HttpMethods.IsPut(method) || HttpMethods.IsPatch(method);
+
+    /// <summary>The endpoints whose body is always JSON (a form there is refused, not streamed through).</summary>
+    private static bool TakesOnlyJson(PathString path) =>
+        path.StartsWithSegments("/v1/chat/completions", StringComparison.Ordinal)
+        || path.StartsWithSegments("/v1/completions", StringComparison.Ordinal)
+        || path.StartsWithSegments("/v1/responses", StringComparison.Ordinal)
+        || path.StartsWithSegments("/v1/embeddings", StringComparison.Ordinal)
+        || path.StartsWithSegments("/v1/moderations", StringComparison.Ordinal);
+
+    /// <summary>A <c>Content-Encoding</c> other than <c>identity</c>.</summary>
+    private static bool IsEncoded(Microsoft.Extensions.Primitives.StringValues encoding)
+    {
+        foreach (var value in encoding)
+        {
+            if (!string.IsNullOrWhiteSpace(value) && !value.Trim().Equals("identity", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     /// <summary><c>multipart/…</c> or <c>application/x-www-form-urlencoded</c>.</summary>
     internal static bool IsForm(ReadOnlySpan<char> contentType)

@@ -18,6 +18,63 @@ public sealed class BadInputTests
         return content;
     }
 
+    /// <summary>
+    /// A JSON body sent as a form (curl -d without -H, or multipart) to an endpoint that takes only JSON: refused as
+    /// OpenAI refuses it (it reads no model), saying what to send. Before, it went through unread, past every plan
+    /// rule and prepaid hold, and was metered with no model.
+    /// </summary>
+    [Theory]
+    [InlineData("v1/chat/completions", "application/x-www-form-urlencoded")]
+    [InlineData("v1/chat/completions", "multipart/form-data; boundary=x")]
+    [InlineData("v1/embeddings", "application/x-www-form-urlencoded")]
+    public async Task FormBody_WhereOnlyJsonIsTaken_Is400SayingSendJson_CountsNothing(string path, string contentType)
+    {
+        await using var relay = await RelayFixture.StartAsync();
+        var (id, key) = await relay.Gateway.CreateKeyAsync();
+        using var client = relay.Gateway.ClientFrom(2, key);
+
+        using var response = await client.PostAsync(path, Body("""{"model":"gpt-4o","max_tokens":4000,"messages":[{"role":"user","content":"hi"}]}""", contentType));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var message = (await RelayFixture.ErrorOf(response)).GetProperty("message").GetString();
+        Assert.StartsWith("you must provide a model parameter", message, StringComparison.Ordinal);
+        Assert.Contains("Content-Type: application/json", message, StringComparison.Ordinal);
+        Assert.Equal(0, relay.Upstream.RequestCount);
+        Assert.Equal(0, await relay.UsedAsync(id));
+    }
+
+    /// <summary>A compressed body can be neither checked nor sent on as the upstream expects: a clear 415.</summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task CompressedBody_Is415_CountsNothing(bool reallyCompressed)
+    {
+        await using var relay = await RelayFixture.StartAsync();
+        var (id, key) = await relay.Gateway.CreateKeyAsync();
+        using var client = relay.Gateway.ClientFrom(2, key);
+        var json = Encoding.UTF8.GetBytes("""{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}""");
+        var bytes = json;
+        if (reallyCompressed)
+        {
+            using var compressed = new MemoryStream();
+            using (var gzip = new System.IO.Compression.GZipStream(compressed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+            {
+                gzip.Write(json);
+            }
+            bytes = compressed.ToArray();
+        }
+        using var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new("application/json");
+        content.Headers.ContentEncoding.Add("gzip");
+
+        using var response = await client.PostAsync("v1/chat/completions", content);
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.Equal("unsupported_content_encoding", (await RelayFixture.ErrorOf(response)).GetProperty("code").GetString());
+        Assert.Equal(0, relay.Upstream.RequestCount);
+        Assert.Equal(0, await relay.UsedAsync(id));
+    }
+
     [Fact]
     public async Task OverLongUrl_Is414OpenAIShaped_NotKestrelsEmptyAnswer_CountsNothing()
     {
