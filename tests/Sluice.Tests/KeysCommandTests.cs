@@ -84,6 +84,8 @@ public sealed class KeysCommandTests : IAsyncLifetime
                 using var ok = await client.PostAsJsonAsync("v1/chat/completions", new { model = "gpt-4o-mini", messages = new[] { new { role = "user", content = "hi" } } });
                 Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
             }
+            // A model name a client made up, with a terminal escape (clear screen) and a right-to-left override.
+            using var odd = await client.PostAsJsonAsync("v1/chat/completions", new { model = "gpt-4o-x\u001b[2J\u202e", messages = new[] { new { role = "user", content = "hi" } } });
         }
 
         var usage = (0, "", "");
@@ -93,10 +95,14 @@ public sealed class KeysCommandTests : IAsyncLifetime
             usage = await SluiceProcess.RunAsync(["usage", "--key", id, "--days", "1", .. Common()]);
             Assert.True(usage.Item1 == 0, usage.Item3);
         }
-        while (!usage.Item2.Contains("gpt-4o-mini", StringComparison.Ordinal) && DateTime.UtcNow < deadline);
+        while (!(usage.Item2.Contains("gpt-4o-mini", StringComparison.Ordinal) && usage.Item2.Contains("gpt-4o-x", StringComparison.Ordinal)) && DateTime.UtcNow < deadline);
 
         Assert.Matches(@$"{id}\s+gpt-4o-mini\s+2\s+", usage.Item2);
-        Assert.Matches(@"TOTAL\s+2\s+", usage.Item2);
+        Assert.Matches(@"TOTAL\s+3\s+", usage.Item2);
+        // Printed escaped: nothing a client sent can clear or recolour the operator's terminal.
+        Assert.Contains(@"gpt-4o-x\u001b[2J\u202e", usage.Item2, StringComparison.Ordinal);
+        Assert.DoesNotContain('\u001b', usage.Item2);
+        Assert.DoesNotContain('\u202e', usage.Item2);
 
         var credit = await SluiceProcess.RunAsync(["keys", "credit", id, "--amount", "2.5", .. Common()]);
         Assert.True(credit.ExitCode == 0, credit.Errors);

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Sluice.Core.Text;
 
 namespace Sluice.Gateway.Logging;
 
@@ -240,7 +241,8 @@ public sealed class AccessLog : IHostedService, IDisposable
         buffer.Advance(Encoding.UTF8.GetBytes(text, span));
     }
 
-    /// <summary>A value as is when it is plain, else quoted with quotes, backslashes and control characters escaped; "-" when absent.</summary>
+    /// <summary>A value as is when it is plain, else quoted with quotes, backslashes, control characters, line
+    /// separators and format characters (such as right-to-left overrides) escaped; "-" when absent.</summary>
     private static void AppendValue(ArrayBufferWriter<byte> buffer, string? value)
     {
         if (string.IsNullOrEmpty(value))
@@ -251,7 +253,7 @@ public sealed class AccessLog : IHostedService, IDisposable
         var plain = true;
         foreach (var c in value)
         {
-            if (c <= ' ' || c == '"' || c == '\\' || c == '=' || c == 0x7F)
+            if (c == ' ' || c == '"' || c == '\\' || c == '=' || Printable.IsUnsafe(c))
             {
                 plain = false;
                 break;
@@ -272,7 +274,7 @@ public sealed class AccessLog : IHostedService, IDisposable
                 '\n' => quoted.Append("\\n"),
                 '\r' => quoted.Append("\\r"),
                 '\t' => quoted.Append("\\t"),
-                < ' ' or (char)0x7F => quoted.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}"),
+                _ when Printable.IsUnsafe(c) => quoted.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}"),
                 _ => quoted.Append(c),
             };
         }

@@ -1,12 +1,16 @@
 using System.Globalization;
+using Sluice.Core.Text;
 
 namespace Sluice.Commands;
 
 /// <summary>Prints rows as an aligned plain-text table.</summary>
 internal static class Table
 {
+    /// <summary>Writes the table; what the server sends (names a client chose) is printed with <see cref="Printable"/>
+    /// escapes, so that it cannot clear or recolour the terminal or break the table.</summary>
     public static void Write(TextWriter output, string[] headers, IReadOnlyList<string[]> rows)
     {
+        rows = [.. rows.Select(row => row.Select(Printable.Escape).ToArray())];
         var widths = headers.Select(h => h.Length).ToArray();
         foreach (var row in rows)
         {

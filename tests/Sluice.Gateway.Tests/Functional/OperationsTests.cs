@@ -34,7 +34,7 @@ public sealed class OperationsTests
         using (var forged = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions"))
         {
             forged.Headers.Authorization = new("Bearer", key);
-            forged.Content = new StringContent("{\"model\":\"evil\\nfake line status=200\",\"messages\":[]}", System.Text.Encoding.UTF8, "application/json");
+            forged.Content = new StringContent("{\"model\":\"evil\\nfake line status=200\\u2028\\u0085\\u202e\",\"messages\":[]}", System.Text.Encoding.UTF8, "application/json");
             using var refused = await client.SendAsync(forged);
         }
         await gateway.StopAsync();
@@ -45,7 +45,8 @@ public sealed class OperationsTests
         Assert.Matches($"status=401 latency_ms=[0-9.]+ key=- ip=127.0.0.7 model=- id={deniedId}$", lines[1]);
         Assert.NotEqual(requestId, deniedId);
         // A model name with a line break cannot forge a line: it is quoted and escaped.
-        Assert.Contains("model=\"evil\\nfake line status=200\"", lines[2], StringComparison.Ordinal);
+        // So can no line or paragraph separator, C1 control or right-to-left override: each is written as \uXXXX.
+        Assert.Contains("model=\"evil\\nfake line status=200\\u2028\\u0085\\u202e\"", lines[2], StringComparison.Ordinal);
         var all = string.Join("\n", gateway.AccessLogLines());
         Assert.DoesNotContain(key, all, StringComparison.Ordinal);
         Assert.DoesNotContain("sk-upstream-secret", all, StringComparison.Ordinal);
