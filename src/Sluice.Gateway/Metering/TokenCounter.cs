@@ -34,8 +34,13 @@ public sealed class TokenCounter
 
     public int CountText(string? model, string text) => text.Length == 0 ? 0 : For(model).CountTokens(text);
 
-    /// <summary>The prompt tokens of a request body, by endpoint: chat messages, a completion prompt, embedding inputs.</summary>
-    public long CountPrompt(string? model, string endpoint, ReadOnlySpan<byte> body)
+    /// <summary>
+    /// The prompt tokens of a request body, by endpoint: chat messages, a completion prompt, embedding inputs, and
+    /// what else the model reads as its prompt (the JSON of <c>tools</c>, <c>functions</c> and
+    /// <c>response_format</c>, and the Responses API's <c>instructions</c>). Counting stops once the count is over
+    /// <paramref name="limit"/> (then the result is some number over it), so a huge prompt over a cap costs little.
+    /// </summary>
+    public long CountPrompt(string? model, string endpoint, ReadOnlySpan<byte> body, long limit = long.MaxValue)
     {
         if (body.IsEmpty)
         {
@@ -47,99 +52,152 @@ public sealed class TokenCounter
         {
             return 0;
         }
+        var tally = new Tally(For(model), limit);
         if (root.TryGetProperty("messages", out var messages) && messages.ValueKind == JsonValueKind.Array)
         {
-            return CountMessages(model, messages);
+            CountMessages(ref tally, messages);
         }
-        if (root.TryGetProperty("input", out var input))
+        else if (root.TryGetProperty("input", out var input))
         {
-            return endpoint.EndsWith("/embeddings", StringComparison.Ordinal) ? CountInputs(model, input) : CountContent(model, input);
+            if (endpoint.EndsWith("/embeddings", StringComparison.Ordinal))
+            {
+                CountInputs(ref tally, input);
+            }
+            else
+            {
+                CountContent(ref tally, input);
+            }
         }
-        return root.TryGetProperty("prompt", out var prompt) ? CountInputs(model, prompt) : 0;
+        else if (root.TryGetProperty("prompt", out var prompt))
+        {
+            CountInputs(ref tally, prompt);
+        }
+        if (root.TryGetProperty("instructions", out var instructions))
+        {
+            CountContent(ref tally, instructions);
+        }
+        foreach (var name in (ReadOnlySpan<string>)["tools", "functions", "response_format"])
+        {
+            if (root.TryGetProperty(name, out var definitions) && definitions.ValueKind is JsonValueKind.Array or JsonValueKind.Object)
+            {
+                tally.Text(definitions.GetRawText());
+            }
+        }
+        return tally.Total;
     }
 
     /// <summary>OpenAI's count for chat messages (the cookbook's num_tokens_from_messages).</summary>
-    public long CountMessages(string? model, JsonElement messages)
+    private static void CountMessages(ref Tally tally, JsonElement messages)
     {
-        long tokens = 3;
+        tally.Add(3);
         foreach (var message in messages.EnumerateArray())
         {
-            tokens += 3;
+            tally.Add(3);
             if (message.ValueKind != JsonValueKind.Object)
             {
                 continue;
             }
             foreach (var property in message.EnumerateObject())
             {
-                if (property.NameEquals("role"))
+                if (tally.Over)
                 {
-                    tokens += CountContent(model, property.Value);
+                    return;
                 }
-                else if (property.NameEquals("content"))
+                if (property.NameEquals("role") || property.NameEquals("content"))
                 {
-                    tokens += CountContent(model, property.Value);
+                    CountContent(ref tally, property.Value);
                 }
                 else if (property.NameEquals("name"))
                 {
-                    tokens += 1 + CountContent(model, property.Value);
+                    tally.Add(1);
+                    CountContent(ref tally, property.Value);
                 }
                 else if (property.NameEquals("tool_calls") || property.NameEquals("function_call"))
                 {
-                    tokens += CountText(model, property.Value.GetRawText());
+                    tally.Text(property.Value.GetRawText());
                 }
             }
         }
-        return tokens;
     }
 
     /// <summary>A string, or an array of content parts whose text parts count (images and audio are not counted).</summary>
-    private long CountContent(string? model, JsonElement content)
+    private static void CountContent(ref Tally tally, JsonElement content)
     {
         switch (content.ValueKind)
         {
             case JsonValueKind.String:
-                return CountText(model, Text(content));
+                tally.Text(Text(content));
+                break;
             case JsonValueKind.Array:
-                long tokens = 0;
                 foreach (var part in content.EnumerateArray())
                 {
                     if (part.ValueKind == JsonValueKind.String)
                     {
-                        tokens += CountText(model, Text(part));
+                        tally.Text(Text(part));
                     }
                     else if (part.ValueKind == JsonValueKind.Object && part.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String)
                     {
-                        tokens += CountText(model, Text(text));
+                        tally.Text(Text(text));
                     }
                 }
-                return tokens;
-            default:
-                return 0;
+                break;
         }
     }
 
     /// <summary>Embedding or completion inputs: a string, an array of strings, or token arrays (each number one token).</summary>
-    private long CountInputs(string? model, JsonElement input)
+    private static void CountInputs(ref Tally tally, JsonElement input)
     {
         switch (input.ValueKind)
         {
             case JsonValueKind.String:
-                return CountText(model, Text(input));
+                tally.Text(Text(input));
+                break;
             case JsonValueKind.Array:
-                long tokens = 0;
                 foreach (var item in input.EnumerateArray())
                 {
-                    tokens += item.ValueKind switch
+                    switch (item.ValueKind)
                     {
-                        JsonValueKind.Number => 1,
-                        JsonValueKind.String => CountText(model, Text(item)),
-                        JsonValueKind.Array => item.GetArrayLength(),
-                        _ => 0,
-                    };
+                        case JsonValueKind.Number:
+                            tally.Add(1);
+                            break;
+                        case JsonValueKind.String:
+                            tally.Text(Text(item));
+                            break;
+                        case JsonValueKind.Array:
+                            tally.Add(item.GetArrayLength());
+                            break;
+                    }
                 }
-                return tokens;
-            default:
-                return 0;
+                break;
+        }
+    }
+
+    /// <summary>A running count that stops tokenizing once it is over its limit.</summary>
+    private struct Tally(Tokenizer tokenizer, long limit)
+    {
+        public long Total { get; private set; }
+
+        public readonly bool Over => Total > limit;
+
+        public void Add(long tokens) => Total += tokens;
+
+        public void Text(string text)
+        {
+            if (text.Length == 0 || Over)
+            {
+                return;
+            }
+            if (limit == long.MaxValue)
+            {
+                Total += tokenizer.CountTokens(text);
+                return;
+            }
+            // At most one token past the limit: enough to know it is over, without tokenizing the rest.
+            var budget = (int)Math.Min(limit - Total + 1, int.MaxValue);
+            var end = tokenizer.GetIndexByTokenCount(text, budget, out _, out var counted);
+            // Stopped before the end of the text: there was more than the budget (tiktoken does not normalize, so the
+            // index is into the text as given).
+            Total = end < text.Length ? Math.Max(Total + counted, limit + 1) : Total + counted;
         }
     }
 

@@ -62,21 +62,28 @@ internal sealed class ModelRulesMiddleware
             long tokens;
             try
             {
-                tokens = _tokens.CountPrompt(feature.Model, context.Request.Path.Value!, feature.Body.Span);
+                tokens = _tokens.CountPrompt(feature.Model, context.Request.Path.Value!, feature.Body.Span, limit: max);
             }
             catch (JsonException)
             {
                 tokens = 0;
             }
-            feature.PromptTokens = tokens;
             if (tokens > max)
             {
+                // Counted only until it was over the cap: a huge prompt is refused without tokenizing all of it.
                 return OpenAIErrors.WriteAsync(context, StatusCodes.Status400BadRequest,
                     string.Create(CultureInfo.InvariantCulture,
-                        $"Your prompt has {tokens} tokens, but the '{plan.Name}' plan accepts at most {max} prompt tokens per request. Shorten the prompt (for example, send fewer earlier messages of the conversation) and try again."),
-                    OpenAIErrors.InvalidRequest, "prompt_too_long", "messages");
+                        $"Your prompt has more than {max} tokens (tools and response_format included), but the '{plan.Name}' plan accepts at most {max} prompt tokens per request. Shorten the prompt (for example, send fewer earlier messages of the conversation) and try again."),
+                    OpenAIErrors.InvalidRequest, "prompt_too_long", PromptParameter(context.Request.Path));
             }
+            feature.PromptTokens = tokens;
         }
         return _next(context);
     }
+
+    /// <summary>The request field that holds the prompt, by endpoint.</summary>
+    private static string PromptParameter(PathString path) =>
+        path.StartsWithSegments("/v1/completions", StringComparison.Ordinal) ? "prompt"
+        : path.StartsWithSegments("/v1/chat/completions", StringComparison.Ordinal) ? "messages"
+        : "input";
 }

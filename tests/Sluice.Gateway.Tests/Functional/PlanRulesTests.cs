@@ -85,7 +85,7 @@ public sealed class PlanRulesTests
     }
 
     [Fact]
-    public async Task PromptOverThePlansCap_Is400WithTheCount_AndConsumesNothing()
+    public async Task PromptOverThePlansCap_Is400SayingSo_AndConsumesNothing()
     {
         await using var relay = await RelayFixture.StartAsync();
         var (_, key) = await relay.Gateway.CreateKeyAsync();
@@ -97,15 +97,42 @@ public sealed class PlanRulesTests
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
         var error = await RelayFixture.ErrorOf(refused);
         Assert.Equal("prompt_too_long", error.GetProperty("code").GetString());
-        // 5,000 words are 5,000 tokens, plus 3 for the message, 1 for its role and 3 to prime the reply.
-        Assert.Contains("5007 tokens", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Contains("more than 4096 tokens", error.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Contains("at most 4096", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal("messages", error.GetProperty("param").GetString());
         Assert.Equal(0, relay.Upstream.RequestCount);
 
         // Just under the cap passes (4,000 words + framing ≤ 4,096 tokens).
         using var ok = await client.PostAsync("v1/chat/completions", ChatWith("gpt-4o-mini", string.Join(' ', Enumerable.Repeat("word", 4_000))));
         Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
         Assert.Contains("\"key\";r=149", ok.Headers.GetValues("RateLimit").Single(), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// What the model reads besides the messages counts towards the cap too: tool definitions and a response format
+    /// (before, a prompt hidden in a tool's description passed any cap). The refusal names the endpoint's own field.
+    /// </summary>
+    [Theory]
+    [InlineData("v1/chat/completions", """{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","description":"LONG"}}]}""", "messages")]
+    [InlineData("v1/chat/completions", """{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"s","description":"LONG","schema":{}}}}""", "messages")]
+    [InlineData("v1/responses", """{"model":"gpt-4o-mini","input":"hi","instructions":"LONG"}""", "input")]
+    [InlineData("v1/embeddings", """{"model":"text-embedding-3-small","input":"LONG"}""", "input")]
+    [InlineData("v1/completions", """{"model":"gpt-3.5-turbo-instruct","prompt":"LONG"}""", "prompt")]
+    public async Task PromptOverTheCap_InToolsResponseFormatOrOtherEndpoints_Is400NamingTheField(string path, string body, string param)
+    {
+        var plan = new Dictionary<string, string?>(RelayFixture.FreePlan(150)) { ["Sluice:Plans:free:MaxPromptTokens"] = "4096" };
+        await using var relay = await RelayFixture.StartAsync(plan);
+        var (id, key) = await relay.Gateway.CreateKeyAsync();
+        using var client = relay.Gateway.ClientFrom(2, key);
+
+        using var refused = await client.PostAsync(path, new StringContent(body.Replace("LONG", string.Join(' ', Enumerable.Repeat("word", 6_000)), StringComparison.Ordinal), System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        var error = await RelayFixture.ErrorOf(refused);
+        Assert.Equal("prompt_too_long", error.GetProperty("code").GetString());
+        Assert.Equal(param, error.GetProperty("param").GetString());
+        Assert.Equal(0, relay.Upstream.RequestCount);
+        Assert.Equal(0, await relay.UsedAsync(id));
     }
 
     [Fact]

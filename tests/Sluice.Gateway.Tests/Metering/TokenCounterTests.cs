@@ -54,4 +54,34 @@ public sealed class TokenCounterTests
         var body = """{"model":"text-embedding-3-small","input":["hello world", [1, 2, 3]]}""";
         Assert.Equal(5, Counter.CountPrompt("text-embedding-3-small", "/v1/embeddings", Encoding.UTF8.GetBytes(body)));
     }
+
+    /// <summary>With a limit, counting stops once it is over (a huge prompt over a cap is not tokenized to its end):
+    /// at the limit the count is exact, one under it the count is over it.</summary>
+    [Fact]
+    public void CountPrompt_WithALimit_IsExactUpToIt_AndOverItWhenThePromptIsLonger()
+    {
+        var body = Encoding.UTF8.GetBytes($$"""{"model":"gpt-4o","messages":[{"role":"user","content":"{{string.Join(' ', Enumerable.Repeat("alpha beta", 5_000))}}"}]}""");
+        var full = Counter.CountPrompt("gpt-4o", "/v1/chat/completions", body);
+
+        Assert.Equal(10_007, full);
+        Assert.Equal(full, Counter.CountPrompt("gpt-4o", "/v1/chat/completions", body, limit: full));
+        Assert.Equal(full, Counter.CountPrompt("gpt-4o", "/v1/chat/completions", body, limit: 1_000_000));
+        var cut = Counter.CountPrompt("gpt-4o", "/v1/chat/completions", body, limit: 100);
+        Assert.InRange(cut, 101, full);
+        Assert.InRange(Counter.CountPrompt("gpt-4o", "/v1/chat/completions", body, limit: full - 1), full, full);
+    }
+
+    /// <summary>Tool definitions, a response format and instructions are part of what the model reads: their JSON
+    /// text counts.</summary>
+    [Fact]
+    public void CountPrompt_CountsToolsResponseFormatAndInstructions()
+    {
+        const string Tools = """[{"type":"function","function":{"name":"get_weather","description":"Weather of a city","parameters":{"type":"object"}}}]""";
+        var plain = Counter.CountPrompt("gpt-4o", "/v1/chat/completions", Encoding.UTF8.GetBytes("""{"messages":[{"role":"user","content":"hi"}]}"""));
+        var withTools = Counter.CountPrompt("gpt-4o", "/v1/chat/completions", Encoding.UTF8.GetBytes($$"""{"messages":[{"role":"user","content":"hi"}],"tools":{{Tools}}}"""));
+        var responses = Counter.CountPrompt("gpt-4o", "/v1/responses", Encoding.UTF8.GetBytes("""{"input":"hi","instructions":"Answer in French."}"""));
+
+        Assert.Equal(plain + Counter.CountText("gpt-4o", Tools), withTools);
+        Assert.Equal(Counter.CountText("gpt-4o", "hi") + Counter.CountText("gpt-4o", "Answer in French."), responses);
+    }
 }
