@@ -2,7 +2,7 @@ namespace Sluice.FakeUpstream;
 
 /// <summary>A failure the fake injects. When several are set, <see cref="Hang"/> wins over <see cref="Status"/>, which
 /// wins over <see cref="CutAfterChunks"/>.</summary>
-/// <remarks>Per request, a client sends the header <c>x-fake-failure</c> with one of <c>status=503</c>, <c>hang</c>,
+/// <remarks>Per request, a client sends the header <c>x-fake-failure</c> with one of <c>status=503</c> (with <c>html</c>: as an HTML page), <c>hang</c>,
 /// <c>cut-after=3</c>, <c>retry-after=20</c> (several may be joined with <c>,</c> or <c>;</c>). Server-wide, a test sets
 /// <see cref="FakeUpstreamServer.Failure"/> or a client POSTs this record as JSON to <c>/_fake/failure</c>. The header
 /// wins over the server-wide failure and does not use up one of its <see cref="Times"/>.</remarks>
@@ -13,6 +13,10 @@ public sealed record FakeFailure
 
     /// <summary>With <see cref="Status"/>: a <c>retry-after</c> header of this many seconds, as OpenAI sends on its 429s.</summary>
     public int? RetryAfter { get; init; }
+
+    /// <summary>With <see cref="Status"/>: an HTML error page instead of OpenAI's JSON, as a proxy or load balancer in
+    /// front of a provider sends it.</summary>
+    public bool Html { get; init; }
 
     /// <summary>Never send response headers; wait until the client goes away.</summary>
     public bool Hang { get; init; }
@@ -43,6 +47,9 @@ public sealed record FakeFailure
                 case "hang":
                     result = result with { Hang = true };
                     break;
+                case "html":
+                    result = result with { Html = true };
+                    break;
                 case "status" when int.TryParse(argument, System.Globalization.CultureInfo.InvariantCulture, out var status) && status is >= 400 and <= 599:
                     result = result with { Status = status };
                     break;
@@ -53,7 +60,7 @@ public sealed record FakeFailure
                     result = result with { CutAfterChunks = chunks };
                     break;
                 default:
-                    error = $"Invalid {HeaderName} directive '{raw}'. Expected status=<400-599>, hang, cut-after=<chunks> or retry-after=<seconds>.";
+                    error = $"Invalid {HeaderName} directive '{raw}'. Expected status=<400-599>, html, hang, cut-after=<chunks> or retry-after=<seconds>.";
                     return false;
             }
         }

@@ -82,6 +82,13 @@ internal sealed class Pipeline(FakeUpstreamServer server)
                 {
                     context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 }
+                if (failure.Html)
+                {
+                    context.Response.StatusCode = status;
+                    context.Response.ContentType = "text/html";
+                    await context.Response.WriteAsync($"<html><head><title>{status}</title></head><body><center><h1>{status} Bad Gateway</h1></center><hr><center>nginx</center></body></html>\n", exchange.Aborted);
+                    return;
+                }
                 await OpenAiErrors.InjectedAsync(exchange, status);
                 return;
             }

@@ -72,6 +72,16 @@ internal sealed class RelayTransformer : HttpTransformer
             await UpstreamRefusals.WriteAsync(httpContext, status.Value, UpstreamRefusals.RetryAfter(proxyResponse!.Headers.RetryAfter));
             return false;
         }
+        if (proxyResponse is not null && UpstreamRefusals.IsUnreadableError(proxyResponse))
+        {
+            // An HTML error page (a proxy in front of the provider): an OpenAI-shaped error of the same status instead.
+            if (admission is not null)
+            {
+                RateLimitHeaders.Apply(httpContext.Response.Headers, admission);
+            }
+            await UpstreamRefusals.WriteUnreadableAsync(httpContext, proxyResponse);
+            return false;
+        }
         var proceed = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
         var headers = httpContext.Response.Headers;
         foreach (var header in ResponseHeadersToDrop)

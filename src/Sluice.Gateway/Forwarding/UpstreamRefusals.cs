@@ -21,6 +21,33 @@ internal static class UpstreamRefusals
     /// <summary>How long the upstream asked to wait (its <c>Retry-After</c> in seconds), if it said.</summary>
     public static TimeSpan? RetryAfter(RetryConditionHeaderValue? header) => header?.Delta;
 
+    /// <summary>
+    /// An error whose body is not JSON (an HTML page of a proxy or load balancer in front of the provider, or no body):
+    /// no OpenAI client can read it, so it is answered with an OpenAI-shaped error of the same status instead.
+    /// </summary>
+    public static bool IsUnreadableError(HttpResponseMessage response)
+    {
+        if ((int)response.StatusCode < StatusCodes.Status400BadRequest)
+        {
+            return false;
+        }
+        var media = response.Content.Headers.ContentType?.MediaType;
+        return media is null || !media.Contains("json", StringComparison.OrdinalIgnoreCase);
+    }
+
+    public static Task WriteUnreadableAsync(HttpContext context, HttpResponseMessage response)
+    {
+        var status = (int)response.StatusCode;
+        var media = response.Content.Headers.ContentType?.MediaType ?? "no body type";
+        return status >= StatusCodes.Status500InternalServerError
+            ? OpenAIErrors.WriteAsync(context, status,
+                $"The upstream provider failed with HTTP {status} and a non-API answer ({media}). Please retry your request.",
+                OpenAIErrors.ServerError, "upstream_error")
+            : OpenAIErrors.WriteAsync(context, status,
+                $"The upstream provider refused the call with HTTP {status} and a non-API answer ({media}), which usually means this server's upstream address is wrong; please tell the operator of this server.",
+                OpenAIErrors.InvalidRequest, "upstream_error");
+    }
+
     public static Task WriteAsync(HttpContext context, int upstreamStatus, TimeSpan? retryAfter)
     {
         if (upstreamStatus == StatusCodes.Status429TooManyRequests)

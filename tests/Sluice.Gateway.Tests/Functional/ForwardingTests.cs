@@ -131,6 +131,33 @@ public sealed class ForwardingTests
         Assert.Equal("server_error", (await RelayFixture.ErrorOf(response)).GetProperty("type").GetString());
     }
 
+    /// <summary>
+    /// An HTML error page from a proxy in front of the provider (nginx's 502, a 404 of a wrong base URL) is not
+    /// something an OpenAI client can read: it becomes an OpenAI-shaped error of the same status. A failure is
+    /// given back as any upstream failure is; the 404 counts, as the upstream's other 4xx do.
+    /// </summary>
+    [Theory]
+    [InlineData(502, "server_error", 150)]
+    [InlineData(404, "invalid_request_error", 149)]
+    public async Task UpstreamHtmlErrorPage_BecomesAnOpenAIError_OfTheSameStatus(int status, string type, int remaining)
+    {
+        await using var relay = await RelayFixture.StartAsync();
+        var (_, key) = await relay.Gateway.CreateKeyAsync();
+        using var client = relay.Gateway.ClientFrom(2, key);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = RelayFixture.Chat() };
+        request.Headers.Add("x-fake-failure", $"status={status},html");
+
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        var error = await RelayFixture.ErrorOf(response);
+        Assert.Equal(type, error.GetProperty("type").GetString());
+        Assert.Equal("upstream_error", error.GetProperty("code").GetString());
+        Assert.Contains("text/html", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(remaining.ToString(System.Globalization.CultureInfo.InvariantCulture), response.Headers.GetValues("x-ratelimit-remaining-requests").Single());
+    }
+
     [Fact]
     public async Task Models_AnsweredFromUpstreamThenCache_AndNeverCounted()
     {
