@@ -44,6 +44,13 @@ internal sealed class RelayTransformer : HttpTransformer
         {
             incoming.Remove(header);
         }
+        // Headers the client names in Connection are for this hop only (RFC 9110, 7.6.1): YARP drops Connection itself,
+        // not what it lists. Most clients send none or just keep-alive/close.
+        var connection = incoming.Connection;
+        if (connection.Count > 0)
+        {
+            DropListedIn(incoming, connection);
+        }
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
         // The base copies the client's Host (this gateway's name); the upstream must see its own, which HttpClient
         // takes from the destination address when none is set. A provider behind a CDN refuses a foreign Host.
@@ -53,6 +60,20 @@ internal sealed class RelayTransformer : HttpTransformer
         if (_authorization is not null)
         {
             proxyRequest.Headers.TryAddWithoutValidation("Authorization", _authorization);
+        }
+    }
+
+    private static void DropListedIn(IHeaderDictionary headers, Microsoft.Extensions.Primitives.StringValues connection)
+    {
+        foreach (var value in connection)
+        {
+            foreach (var token in (value ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!token.Equals("keep-alive", StringComparison.OrdinalIgnoreCase) && !token.Equals("close", StringComparison.OrdinalIgnoreCase))
+                {
+                    headers.Remove(token);
+                }
+            }
         }
     }
 

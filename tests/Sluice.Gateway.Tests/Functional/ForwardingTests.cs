@@ -24,6 +24,9 @@ public sealed class ForwardingTests
         request.Headers.Add("OpenAI-Beta", "assistants=v2");
         request.Headers.Add("OpenAI-Organization", "org-of-the-user");
         request.Headers.Add("OpenAI-Project", "proj_of_the_user");
+        // Named in Connection: for this hop only, never forwarded (RFC 9110, 7.6.1).
+        request.Headers.Connection.Add("X-Hop-Secret");
+        request.Headers.Add("X-Hop-Secret", "for-the-gateway-only");
 
         using var response = await client.SendAsync(request);
 
@@ -39,6 +42,7 @@ public sealed class ForwardingTests
         Assert.False(seen.Headers.ContainsKey("Cookie"));
         Assert.False(seen.Headers.ContainsKey("OpenAI-Organization"));
         Assert.False(seen.Headers.ContainsKey("OpenAI-Project"));
+        Assert.False(seen.Headers.ContainsKey("X-Hop-Secret"));
         Assert.DoesNotContain(key, string.Join("\n", seen.Headers.Values), StringComparison.Ordinal);
 
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
