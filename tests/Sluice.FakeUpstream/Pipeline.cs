@@ -110,6 +110,8 @@ internal sealed class Pipeline(FakeUpstreamServer server)
                     return LegacyCompletions.HandleAsync(exchange, body);
                 case "/v1/embeddings":
                     return Embeddings.HandleAsync(exchange, body);
+                case "/v1/moderations":
+                    return Moderations.HandleAsync(exchange, body);
             }
         }
         else if (HttpMethods.IsGet(method))

@@ -120,5 +120,7 @@ public sealed class PriceTable
         ["text-embedding-3-small"] = new() { Input = 0.02m, Output = 0m },
         ["text-embedding-3-large"] = new() { Input = 0.13m, Output = 0m },
         ["text-embedding-ada-002"] = new() { Input = 0.1m, Output = 0m },
+        ["omni-moderation-*"] = new() { Input = 0m, Output = 0m },
+        ["text-moderation-*"] = new() { Input = 0m, Output = 0m },
     };
 }

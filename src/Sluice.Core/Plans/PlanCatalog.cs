@@ -37,6 +37,7 @@ public sealed class PlanCatalog
                 [
                     "gpt-5", "gpt-5-*", "gpt-4o", "gpt-4o-*", "gpt-4.1", "gpt-4.1-*", "gpt-3.5-turbo*",
                     "deepseek-*", "text-embedding-3-small", "text-embedding-3-large", "text-embedding-ada-002",
+                    "omni-moderation-*", "text-moderation-*",
                 ],
                 Caps =
                 [

@@ -15,6 +15,9 @@ namespace Sluice.Gateway.Inspection;
 /// </summary>
 internal sealed class RequestBodyMiddleware
 {
+    private const string ModerationsPath = "/v1/moderations";
+    private const string DefaultModerationModel = "omni-moderation-latest";
+
     private readonly RequestDelegate _next;
     private readonly long _maxBytes;
 
@@ -71,7 +74,8 @@ internal sealed class RequestBodyMiddleware
             {
                 return;
             }
-            feature.Model = summary.Model;
+            // A moderation call may leave out its model: OpenAI then uses omni-moderation-latest, and so do the plan's rules.
+            feature.Model = summary.Model ?? (request.Path.StartsWithSegments(ModerationsPath, StringComparison.Ordinal) ? DefaultModerationModel : null);
             feature.Stream = summary.Stream;
             feature.HasStreamOptions = summary.HasStreamOptions;
             feature.ClientAskedForUsage = summary.IncludeUsage;
@@ -115,7 +119,7 @@ internal sealed class RequestBodyMiddleware
             await OpenAIErrors.WriteAsync(context, StatusCodes.Status400BadRequest, invalid.Message, OpenAIErrors.InvalidRequest, invalid.Code, invalid.Param);
             return null;
         }
-        if (summary.Model is null && !context.Request.Path.StartsWithSegments("/v1/moderations", StringComparison.Ordinal))
+        if (summary.Model is null && !context.Request.Path.StartsWithSegments(ModerationsPath, StringComparison.Ordinal))
         {
             await MissingModel(context);
             return null;
@@ -140,7 +144,7 @@ internal sealed class RequestBodyMiddleware
         || path.StartsWithSegments("/v1/completions", StringComparison.Ordinal)
         || path.StartsWithSegments("/v1/responses", StringComparison.Ordinal)
         || path.StartsWithSegments("/v1/embeddings", StringComparison.Ordinal)
-        || path.StartsWithSegments("/v1/moderations", StringComparison.Ordinal);
+        || path.StartsWithSegments(ModerationsPath, StringComparison.Ordinal);
 
     /// <summary>A <c>Content-Encoding</c> other than <c>identity</c>.</summary>
     private static bool IsEncoded(Microsoft.Extensions.Primitives.StringValues encoding)

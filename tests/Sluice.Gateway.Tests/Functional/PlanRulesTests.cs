@@ -135,6 +135,27 @@ public sealed class PlanRulesTests
         Assert.Equal(0, await relay.UsedAsync(id));
     }
 
+    /// <summary>
+    /// Moderation calls work on the default plan, with or without a model (OpenAI's default, omni-moderation-latest,
+    /// is what the plan's rules and the ledger see); before, the plan's model list refused both.
+    /// </summary>
+    [Theory]
+    [InlineData("""{"input":"hello"}""")]
+    [InlineData("""{"model":"omni-moderation-latest","input":["hello","world"]}""")]
+    public async Task Moderations_WorkOnTheDefaultPlan_WithOrWithoutAModel(string body)
+    {
+        await using var relay = await RelayFixture.StartAsync();
+        var (_, key) = await relay.Gateway.CreateKeyAsync();
+        using var client = relay.Gateway.ClientFrom(2, key);
+
+        using var response = await client.PostAsync("v1/moderations", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.False(json.RootElement.GetProperty("results")[0].GetProperty("flagged").GetBoolean());
+        Assert.Equal("omni-moderation-latest", (await MeteringTests.LedgerRow(relay, response)).Model);
+    }
+
     [Fact]
     public async Task ModelCap_ResetsAtMidnightBeijingTime_NotBefore()
     {
