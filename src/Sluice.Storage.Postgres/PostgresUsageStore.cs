@@ -86,7 +86,8 @@ public sealed class PostgresUsageStore : IUsageLedger, IBalanceStore
         {
             await using var command = new NpgsqlCommand($"""
                 SELECT floor(extract(epoch FROM time) / 86400)::bigint AS day, key_id, model, count(*),
-                       sum(prompt_tokens)::bigint, sum(cached_tokens)::bigint, sum(completion_tokens)::bigint, sum(cost)::bigint
+                       sum(prompt_tokens)::bigint, sum(cached_tokens)::bigint, sum(completion_tokens)::bigint, sum(cost)::bigint,
+                       count(*) FILTER (WHERE outcome = {(int)UsageOutcome.UpstreamFailed})
                   FROM usage_ledger
                  WHERE time >= $1 AND time < $2 {(keyId is null ? "" : "AND key_id = $3")}
                  GROUP BY day, key_id, model
@@ -103,7 +104,7 @@ public sealed class PostgresUsageStore : IUsageLedger, IBalanceStore
             while (await reader.ReadAsync(token))
             {
                 rows.Add(new UsageSummary(DateOnly.FromDayNumber(DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber + (int)reader.GetInt64(0)),
-                    reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6), new Money(reader.GetInt64(7))));
+                    reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6), new Money(reader.GetInt64(7)), reader.GetInt64(8)));
             }
             return rows;
         }, cancellationToken);

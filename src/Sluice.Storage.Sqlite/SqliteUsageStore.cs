@@ -93,7 +93,8 @@ public sealed class SqliteUsageStore : IUsageLedger, IBalanceStore
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
-            SELECT time / 86400000 AS day, key_id, model, COUNT(*), SUM(prompt_tokens), SUM(cached_tokens), SUM(completion_tokens), SUM(cost)
+            SELECT time / 86400000 AS day, key_id, model, COUNT(*), SUM(prompt_tokens), SUM(cached_tokens), SUM(completion_tokens), SUM(cost),
+                   SUM(CASE WHEN outcome = {(int)UsageOutcome.UpstreamFailed} THEN 1 ELSE 0 END)
               FROM usage_ledger
              WHERE time >= $since AND time < $until {(keyId is null ? "" : "AND key_id = $key")}
              GROUP BY day, key_id, model
@@ -112,7 +113,7 @@ public sealed class SqliteUsageStore : IUsageLedger, IBalanceStore
             rows.Add(new UsageSummary(
                 DateOnly.FromDateTime(DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(0) * 86_400_000).UtcDateTime),
                 reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6),
-                new Money(reader.GetInt64(7))));
+                new Money(reader.GetInt64(7)), reader.GetInt64(8)));
         }
         return rows;
     }

@@ -171,10 +171,10 @@ public static class AdminEndpoints
         var data = rows
             .GroupBy(r => (Day: byDay ? r.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) : "*", Key: byKey ? r.KeyId : "*", Model: byModel ? r.Model : "*"))
             .OrderBy(g => g.Key.Day, StringComparer.Ordinal).ThenBy(g => g.Key.Key, StringComparer.Ordinal).ThenBy(g => g.Key.Model, StringComparer.Ordinal)
-            .Select(g => new UsageRow(g.Key.Day, g.Key.Key, g.Key.Model, g.Sum(r => r.Requests), g.Sum(r => r.PromptTokens), g.Sum(r => r.CachedTokens),
+            .Select(g => new UsageRow(g.Key.Day, g.Key.Key, g.Key.Model, g.Sum(r => r.Requests), g.Sum(r => r.Failed), g.Sum(r => r.PromptTokens), g.Sum(r => r.CachedTokens),
                 g.Sum(r => r.CompletionTokens), g.Aggregate(Money.Zero, (sum, r) => sum + r.Cost).Usd))
             .ToList();
-        var totals = new UsageTotals(rows.Sum(r => r.Requests), rows.Sum(r => r.PromptTokens), rows.Sum(r => r.CachedTokens), rows.Sum(r => r.CompletionTokens),
+        var totals = new UsageTotals(rows.Sum(r => r.Requests), rows.Sum(r => r.Failed), rows.Sum(r => r.PromptTokens), rows.Sum(r => r.CachedTokens), rows.Sum(r => r.CompletionTokens),
             rows.Aggregate(Money.Zero, (sum, r) => sum + r.Cost).Usd);
         return TypedResults.Ok(new UsageReport(since, until, data, totals));
     }

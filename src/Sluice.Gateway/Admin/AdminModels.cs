@@ -60,9 +60,11 @@ public sealed record UsageReport(DateTimeOffset Since, DateTimeOffset Until, IRe
     public string ObjectType { get; init; } = "list";
 }
 
-public sealed record UsageRow(string Day, string KeyId, string Model, long Requests, long PromptTokens, long CachedTokens, long CompletionTokens, decimal CostUsd);
+/// <summary>Usage of one day, key and model: <c>requests</c> is every call in the ledger, <c>failed</c> those the upstream
+/// failed (given back to the limits, costing nothing).</summary>
+public sealed record UsageRow(string Day, string KeyId, string Model, long Requests, long Failed, long PromptTokens, long CachedTokens, long CompletionTokens, decimal CostUsd);
 
-public sealed record UsageTotals(long Requests, long PromptTokens, long CachedTokens, long CompletionTokens, decimal CostUsd);
+public sealed record UsageTotals(long Requests, long Failed, long PromptTokens, long CachedTokens, long CompletionTokens, decimal CostUsd);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(CreateKeyRequest))]

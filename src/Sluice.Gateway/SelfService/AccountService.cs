@@ -69,7 +69,7 @@ public sealed class AccountService
         var rows = await _ledger.SummarizeAsync(keyId, since, _time.GetUtcNow().AddSeconds(1), cancellationToken);
         return rows.GroupBy(r => r.Model, StringComparer.Ordinal)
             .Select(g => new UsageSummary(g.Min(r => r.Day), keyId, g.Key, g.Sum(r => r.Requests), g.Sum(r => r.PromptTokens), g.Sum(r => r.CachedTokens),
-                g.Sum(r => r.CompletionTokens), g.Aggregate(Money.Zero, (sum, r) => sum + r.Cost)))
+                g.Sum(r => r.CompletionTokens), g.Aggregate(Money.Zero, (sum, r) => sum + r.Cost), g.Sum(r => r.Failed)))
             .OrderBy(r => r.Model, StringComparer.Ordinal)
             .ToList();
     }

@@ -121,7 +121,7 @@ internal sealed class SelfServiceMiddleware
             [.. limits.Counters.Select(c => Limit(c, now))],
             new AccountBalance(plan.Billing.ToString().ToLowerInvariant(), balance.Usd, held.Usd),
             new AccountUsage(since, today.Sum(r => r.Requests), today.Aggregate(Money.Zero, (sum, r) => sum + r.Cost).Usd,
-                [.. today.Select(r => new ModelUsage(r.Model, r.Requests, r.PromptTokens, r.CachedTokens, r.CompletionTokens, r.Cost.Usd))]));
+                [.. today.Select(r => new ModelUsage(r.Model, r.Requests, r.Failed, r.PromptTokens, r.CachedTokens, r.CompletionTokens, r.Cost.Usd))]));
         await WriteAsync(context, account, SelfServiceJsonContext.Default.Account);
     }
 

@@ -63,6 +63,7 @@ public sealed record AccountUsage([property: JsonPropertyName("since")] DateTime
 public sealed record ModelUsage(
     [property: JsonPropertyName("model")] string Model,
     [property: JsonPropertyName("requests")] long Requests,
+    [property: JsonPropertyName("failed")] long Failed,
     [property: JsonPropertyName("prompt_tokens")] long PromptTokens,
     [property: JsonPropertyName("cached_tokens")] long CachedTokens,
     [property: JsonPropertyName("completion_tokens")] long CompletionTokens,

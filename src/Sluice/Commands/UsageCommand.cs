@@ -20,12 +20,12 @@ internal static class UsageCommand
             var report = await client.SendAsync(HttpMethod.Get, query, null, AdminJsonContext.Default.UsageReport, cancellationToken);
             var rows = report.Data.Select(r => new[]
             {
-                r.Day, r.KeyId, r.Model.Length == 0 ? "-" : r.Model, Table.Integer(r.Requests), Table.Integer(r.PromptTokens), Table.Integer(r.CachedTokens),
+                r.Day, r.KeyId, r.Model.Length == 0 ? "-" : r.Model, Table.Integer(r.Requests), Table.Integer(r.Failed), Table.Integer(r.PromptTokens), Table.Integer(r.CachedTokens),
                 Table.Integer(r.CompletionTokens), Table.Usd(r.CostUsd),
             }).ToList();
             var totals = report.Totals;
-            rows.Add(["TOTAL", "", "", Table.Integer(totals.Requests), Table.Integer(totals.PromptTokens), Table.Integer(totals.CachedTokens), Table.Integer(totals.CompletionTokens), Table.Usd(totals.CostUsd)]);
-            Table.Write(Console.Out, ["DAY", "KEY", "MODEL", "REQUESTS", "PROMPT", "CACHED", "COMPLETION", "COST"], rows);
+            rows.Add(["TOTAL", "", "", Table.Integer(totals.Requests), Table.Integer(totals.Failed), Table.Integer(totals.PromptTokens), Table.Integer(totals.CachedTokens), Table.Integer(totals.CompletionTokens), Table.Usd(totals.CostUsd)]);
+            Table.Write(Console.Out, ["DAY", "KEY", "MODEL", "REQUESTS", "FAILED", "PROMPT", "CACHED", "COMPLETION", "COST"], rows);
             return 0;
         }));
         return command;

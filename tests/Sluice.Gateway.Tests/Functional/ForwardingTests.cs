@@ -116,6 +116,12 @@ public sealed class ForwardingTests
         var row = await MeteringTests.LedgerRow(relay, response);
         Assert.Equal(504, row.Status);
         Assert.Equal(Core.Usage.UsageOutcome.UpstreamFailed, row.Outcome);
+        // The usage report shows it as a failed call, apart from the ones that were answered.
+        using (var admin = relay.Gateway.AdminClient())
+        {
+            using var report = JsonDocument.Parse(await admin.GetStringAsync("admin/usage?days=1"));
+            Assert.Equal((1, 1), (report.RootElement.GetProperty("totals").GetProperty("requests").GetInt32(), report.RootElement.GetProperty("totals").GetProperty("failed").GetInt32()));
+        }
         await relay.Gateway.StopAsync();
         Assert.Contains(relay.Gateway.AccessLogLines(), line => line.Contains(" status=504 ", StringComparison.Ordinal) && line.EndsWith("id=" + row.RequestId, StringComparison.Ordinal));
     }

@@ -83,6 +83,7 @@ public abstract class UsageStoreConformance
         [
             Record("a" + key, key, "gpt-4o", Day1, 100, 10, 0.000_000_123m),
             Record("b" + key, key, "gpt-4o", Day1.AddHours(1), 50, 5, 0.000_000_001m),
+            Record("f" + key, key, "gpt-4o", Day1.AddHours(1), 0, 0, 0m) with { Outcome = UsageOutcome.UpstreamFailed },
             Record("c" + key, key, "gpt-4o-mini", Day1.AddHours(2), 7, 3, 0.5m),
             Record("d" + key, key, "gpt-4o", Day1.AddDays(1), 1, 1, 1m),
             Record("e" + key, other, "gpt-4o", Day1, 1, 1, 1m),
@@ -91,8 +92,8 @@ public abstract class UsageStoreConformance
         var rows = await ledger.SummarizeAsync(key, Day1.Date, Day1.Date.AddDays(1), CancellationToken.None);
 
         Assert.Collection(rows,
-            r => Assert.Equal((DateOnly.FromDateTime(Day1.UtcDateTime), "gpt-4o", 2L, 150L, 4L, 15L, 124L), (r.Day, r.Model, r.Requests, r.PromptTokens, r.CachedTokens, r.CompletionTokens, r.Cost.Nanodollars)),
-            r => Assert.Equal(("gpt-4o-mini", 1L, Money.FromUsd(0.5m)), (r.Model, r.Requests, r.Cost)));
+            r => Assert.Equal((DateOnly.FromDateTime(Day1.UtcDateTime), "gpt-4o", 3L, 1L, 150L, 6L, 15L, 124L), (r.Day, r.Model, r.Requests, r.Failed, r.PromptTokens, r.CachedTokens, r.CompletionTokens, r.Cost.Nanodollars)),
+            r => Assert.Equal(("gpt-4o-mini", 1L, 0L, Money.FromUsd(0.5m)), (r.Model, r.Requests, r.Failed, r.Cost)));
         var all = await ledger.SummarizeAsync(null, Day1.AddDays(-1), Day1.AddDays(3), CancellationToken.None);
         Assert.Equal(3, all.Count(r => r.KeyId == key));
         Assert.Single(all, r => r.KeyId == other);
