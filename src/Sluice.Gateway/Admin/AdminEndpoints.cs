@@ -130,9 +130,15 @@ public static class AdminEndpoints
         {
             return OpenAIErrorResult.BadRequest("'note' is at most 500 characters.", "note");
         }
-        if (await store.FindAsync(id, context.RequestAborted) is null)
+        var key = await store.FindAsync(id, context.RequestAborted);
+        if (key is null)
         {
             return OpenAIErrorResult.NotFound($"No API key with id '{id}'.");
+        }
+        // A revoked key makes no more calls: a credit on it could never be used.
+        if (key.IsRevoked)
+        {
+            return new OpenAIErrorResult(StatusCodes.Status409Conflict, $"The key '{id}' is revoked: a credit on it could never be used.", OpenAIErrors.InvalidRequest, "key_revoked");
         }
         await balances.CreditAsync(id, Money.FromUsd(amount), request.Note, time.GetUtcNow(), context.RequestAborted);
         return TypedResults.Ok(await BalanceOfAsync(id, balances, context.RequestAborted));
@@ -150,8 +156,12 @@ public static class AdminEndpoints
     /// <summary>Usage over the last <paramref name="days"/> UTC days, optionally for one key, grouped by any of
     /// <c>day</c>, <c>key</c> and <c>model</c> (all three by default; a dimension left out reads <c>*</c>).</summary>
     internal static async Task<Results<Ok<UsageReport>, OpenAIErrorResult>> UsageAsync(
-        string? key, int? days, [FromQuery(Name = "group_by")] string? groupBy, IUsageLedger ledger, TimeProvider time, CancellationToken cancellationToken)
+        string? key, int? days, [FromQuery(Name = "group_by")] string? groupBy, IUsageLedger ledger, IKeyStore store, TimeProvider time, CancellationToken cancellationToken)
     {
+        if (!string.IsNullOrWhiteSpace(key) && await store.FindAsync(key, cancellationToken) is null)
+        {
+            return OpenAIErrorResult.NotFound($"No API key with id '{key}'.");
+        }
         var span = days ?? 7;
         if (span is < 1 or > 366)
         {

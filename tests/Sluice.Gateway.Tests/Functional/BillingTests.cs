@@ -183,12 +183,22 @@ public sealed class BillingTests
         using var negative = await admin.PostAsJsonAsync($"admin/keys/{id}/credit", new { amount_usd = -5 });
         using var missing = await admin.PostAsJsonAsync("admin/keys/key_nope/credit", new { amount_usd = 5 });
         using var belowANanodollar = await admin.PostAsJsonAsync($"admin/keys/{id}/credit", new { amount_usd = 0.0000000001m });
+        using var usageOfNoKey = await admin.GetAsync("admin/usage?key=key_nope&days=1");
+        var (revokedId, _) = await relay.Gateway.CreateKeyAsync("gone", "paid");
+        using (var revoke = await admin.DeleteAsync($"admin/keys/{revokedId}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
+        }
+        using var toRevoked = await admin.PostAsJsonAsync($"admin/keys/{revokedId}/credit", new { amount_usd = 5 });
 
         Assert.Equal(HttpStatusCode.BadRequest, negative.StatusCode);
         Assert.Equal("amount_usd", (await RelayFixture.ErrorOf(negative)).GetProperty("param").GetString());
         Assert.Equal(HttpStatusCode.BadRequest, belowANanodollar.StatusCode);
         Assert.Equal("amount_usd", (await RelayFixture.ErrorOf(belowANanodollar)).GetProperty("param").GetString());
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, usageOfNoKey.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, toRevoked.StatusCode);
+        Assert.Equal("key_revoked", (await RelayFixture.ErrorOf(toRevoked)).GetProperty("code").GetString());
     }
 
     [Fact]
