@@ -19,12 +19,17 @@ public static class Printable
     /// <summary><paramref name="text"/> with every unsafe character as <c>\uXXXX</c> (the same string when there is none).</summary>
     public static string Escape(string text)
     {
-        if (!HasUnsafe(text))
+        var first = 0;
+        while (first < text.Length && !IsUnsafe(text[first]))
+        {
+            first++;
+        }
+        if (first == text.Length)
         {
             return text;
         }
-        var escaped = new StringBuilder(text.Length + 8);
-        foreach (var c in text)
+        var escaped = new StringBuilder(text.Length + 8).Append(text, 0, first);
+        foreach (var c in text.AsSpan(first))
         {
             if (IsUnsafe(c))
             {
@@ -36,17 +41,5 @@ public static class Printable
             }
         }
         return escaped.ToString();
-    }
-
-    private static bool HasUnsafe(string text)
-    {
-        foreach (var c in text)
-        {
-            if (IsUnsafe(c))
-            {
-                return true;
-            }
-        }
-        return false;
     }
 }

@@ -13,8 +13,6 @@ namespace Sluice.Gateway.Admission;
 /// </summary>
 internal sealed class AdmissionMiddleware
 {
-    /// <summary>The id of an admitted call in Sluice's ledger, on every answer, for users to quote and operators to find.</summary>
-
     private readonly RequestDelegate _next;
     private readonly IRequestLimiter _limiter;
     private readonly TimeProvider _time;

@@ -74,8 +74,7 @@ internal sealed class RequestBodyMiddleware
             {
                 return;
             }
-            // A moderation call may leave out its model: OpenAI then uses omni-moderation-latest, and so do the plan's rules.
-            feature.Model = summary.Model ?? (request.Path.StartsWithSegments(ModerationsPath, StringComparison.Ordinal) ? DefaultModerationModel : null);
+            feature.Model = ModelOf(summary, request.Path);
             feature.Stream = summary.Stream;
             feature.HasStreamOptions = summary.HasStreamOptions;
             feature.ClientAskedForUsage = summary.IncludeUsage;
@@ -119,13 +118,18 @@ internal sealed class RequestBodyMiddleware
             await OpenAIErrors.WriteAsync(context, StatusCodes.Status400BadRequest, invalid.Message, OpenAIErrors.InvalidRequest, invalid.Code, invalid.Param);
             return null;
         }
-        if (summary.Model is null && !context.Request.Path.StartsWithSegments(ModerationsPath, StringComparison.Ordinal))
+        if (ModelOf(summary, context.Request.Path) is null)
         {
             await MissingModel(context);
             return null;
         }
         return summary;
     }
+
+    /// <summary>The body's model; a moderation call may leave it out, and OpenAI (so the plan's rules too) then uses
+    /// omni-moderation-latest.</summary>
+    private static string? ModelOf(RequestSummary summary, PathString path) =>
+        summary.Model ?? (path.StartsWithSegments(ModerationsPath, StringComparison.Ordinal) ? DefaultModerationModel : null);
 
     private static Task MissingModel(HttpContext context) =>
         OpenAIErrors.WriteAsync(context, StatusCodes.Status400BadRequest,
