@@ -32,7 +32,13 @@ public sealed class TokenCounter
             : "cl100k_base";
     }
 
-    public int CountText(string? model, string text) => text.Length == 0 ? 0 : For(model).CountTokens(text);
+    /// <summary>The tokens of <paramref name="text"/> (in <see cref="TokenPieces"/>, so that no input takes the tokenizer long).</summary>
+    public int CountText(string? model, string text)
+    {
+        var tally = new Tally(For(model), long.MaxValue);
+        tally.Text(text);
+        return (int)tally.Total;
+    }
 
     /// <summary>
     /// The prompt tokens of a request body, by endpoint: chat messages, a completion prompt, embedding inputs, and
@@ -181,12 +187,18 @@ public sealed class TokenCounter
 
         public void Add(long tokens) => Total += tokens;
 
-        public void Text(string text)
+        public void Text(ReadOnlySpan<char> text)
         {
-            if (text.Length == 0 || Over)
+            while (!text.IsEmpty && !Over)
             {
-                return;
+                var piece = TokenPieces.FirstLength(text);
+                Piece(text[..piece]);
+                text = text[piece..];
             }
+        }
+
+        private void Piece(ReadOnlySpan<char> text)
+        {
             if (limit == long.MaxValue)
             {
                 Total += tokenizer.CountTokens(text);

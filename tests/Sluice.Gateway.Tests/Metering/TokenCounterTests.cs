@@ -84,4 +84,57 @@ public sealed class TokenCounterTests
         Assert.Equal(plain + Counter.CountText("gpt-4o", Tools), withTools);
         Assert.Equal(Counter.CountText("gpt-4o", "hi") + Counter.CountText("gpt-4o", "Answer in French."), responses);
     }
+
+    /// <summary>Prose, compact JSON and code have no run of one kind that the tokenizer could not split quickly: they
+    /// are counted whole, so exactly as OpenAI counts them.</summary>
+    [Fact]
+    public void Pieces_OrdinaryText_IsOnePiece()
+    {
+        var prose = string.Concat(Enumerable.Repeat("The quick brown fox, it seems, jumps over 1,234 lazy dogs; naïve café déjà-vu! 日本語の文章です。 ", 400));
+        var json = string.Concat(Enumerable.Repeat("""{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}},""", 200));
+        var code = string.Concat(Enumerable.Repeat("for(var i=0;i<n;i++){total+=values[i]*weights[i];}\n", 200));
+
+        foreach (var text in new[] { prose, json, code })
+        {
+            Assert.True(text.Length > 10_000);
+            Assert.Equal(text.Length, TokenPieces.FirstLength(text));
+        }
+    }
+
+    /// <summary>A long run of one kind (letters, punctuation, whitespace, letters outside the BMP) is cut every
+    /// <see cref="TokenPieces.MaxRun"/> characters, never inside a surrogate pair: no piece the tokenizer gets is longer.
+    /// (Whole, 200,000 letters took the tokenizer 22–30 s; see <see cref="TokenPieces"/>.)</summary>
+    [Theory]
+    [InlineData("a")]
+    [InlineData("_")]
+    [InlineData(" ")]
+    [InlineData("\n")]
+    [InlineData("\U0001D400")]
+    [InlineData("a\U0001D400")]
+    public void Pieces_LongRunOfOneKind_IsCutIntoShortPieces(string unit)
+    {
+        var text = string.Concat(Enumerable.Repeat(System.Text.RegularExpressions.Regex.Unescape(unit), 200_000 / unit.Length));
+        var pieces = 0;
+        for (var rest = text.AsSpan(); !rest.IsEmpty; pieces++)
+        {
+            var length = TokenPieces.FirstLength(rest);
+            Assert.InRange(length, 1, TokenPieces.MaxRun + 1);
+            Assert.False(char.IsHighSurrogate(rest[length - 1]), "a piece ends inside a surrogate pair");
+            rest = rest[length..];
+        }
+        Assert.True(pieces >= text.Length / (TokenPieces.MaxRun + 1));
+    }
+
+    /// <summary>Counted in pieces, 200,000 <c>a</c>s are still 25,000 tokens (eight to a token, as tiktoken counts
+    /// them whole), and a free plan's 4,096-token cap sees a prompt of them as over it.</summary>
+    [Fact]
+    public void CountPrompt_LongRunOfOneLetter_CountsAsTiktokenAndStopsAtTheCap()
+    {
+        var text = new string('a', 200_000);
+        var body = Encoding.UTF8.GetBytes($$"""{"model":"gpt-4o-mini","messages":[{"role":"user","content":"{{text}}"}]}""");
+
+        Assert.Equal(25_000, Counter.CountText("gpt-4o-mini", text));
+        Assert.InRange(Counter.CountPrompt("gpt-4o-mini", "/v1/chat/completions", body, limit: 4_096), 4_097, 25_007);
+        Assert.Equal(25_000 + 3 + 3 + 1, Counter.CountPrompt("gpt-4o-mini", "/v1/chat/completions", body));
+    }
 }
