@@ -6,9 +6,11 @@
 # target process, read from /proc/<pid>/stat (utime + stime) before and after the measured run.
 # Everything runs on 127.0.0.1 and is stopped on exit. What matters are the ratios within one run.
 #
-# Settings (environment): THREADS=2 CONNECTIONS=32 DURATION=15s WARMUP=30s ROUNDS=1 NO_BUILD=0 KEEP=0
+# Settings (environment): THREADS=2 CONNECTIONS=32 DURATION=15s WARMUP=30s REWARM=5s ROUNDS=1 NO_BUILD=0 KEEP=0
 #   WARMUP is long enough for the JIT to finish under this load: Sluice keeps compiling its last tier for about 20 s
 #   (about 13,500 methods; counted from its perf map, docs/benchmarks.md), and a shorter warm-up measures that.
+#   REWARM is the warm-up before each measured run after the first round (the JIT is done by then; it only opens
+#   the connections and brings the process back from idle), so that more rounds fit into the same time.
 #   ROUNDS=N repeats (a) (b) (c) N times in one run (the order of b and c alternates) and summarizes the spread.
 #   KEEP=1 keeps the work folder (logs of every process) instead of deleting it.
 #   SLUICE_ARGS='...' adds arguments to Sluice's command line, for diagnosis only (the targets are judged on Sluice as
@@ -21,6 +23,7 @@ THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
 DURATION=${DURATION:-15s}
 WARMUP=${WARMUP:-30s}
+REWARM=${REWARM:-5s}
 ROUNDS=${ROUNDS:-1}
 NO_BUILD=${NO_BUILD:-0}
 KEEP=${KEEP:-0}
@@ -41,7 +44,7 @@ trap 'exit 130' INT TERM
 
 echo "== machine: $(nproc) cores, $(awk -F: '/model name/ { print $2; exit }' /proc/cpuinfo | sed 's/^ *//'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 [ -n "$SLUICE_ARGS" ] && echo "== DIAGNOSTIC RUN: Sluice started with extra arguments: $SLUICE_ARGS (not Sluice as shipped)"
-echo "== load: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency (warm-up $WARMUP not counted), $ROUNDS round(s)"
+echo "== load: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency (warm-up $WARMUP, then $REWARM after round 1, not counted), $ROUNDS round(s)"
 
 if [ "$NO_BUILD" != 1 ]; then
   echo "== building (Release)"
@@ -80,7 +83,9 @@ done
 # measure NAME PORT PID: warm-up, then the measured run; appends one row to $work/rows.
 measure() {
   local name=$1 port=$2 pid=$3 url="http://127.0.0.1:$2/v1/chat/completions"
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" --timeout 10s -s bench/chat.lua "$url" > "$work/warmup-$name.txt" 2>&1 \
+  local warm=$WARMUP
+  [ "$round" -gt 1 ] && warm=$REWARM
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$warm" --timeout 10s -s bench/chat.lua "$url" > "$work/warmup-$name.txt" 2>&1 \
     || fail "warm-up of $name: $(cat "$work/warmup-$name.txt")"
   local t0 f0 m0 t1 f1 m1
   t0=$(cpu_ticks "$pid"); f0=$(cpu_ticks "$fake_pid"); m0=$(machine_ticks)
@@ -137,6 +142,8 @@ awk -v rounds="$ROUNDS" '
     row = int((NR - 1) / 3) + 1
     printf "%-6d %-12s %10.0f %9.2f %9.2f %9d %7d %8.1f µs %6.1f µs %6.1f µs %9.2f %9.2f\n", row, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
     rps[row, $1] = $2; cpu[row, $1] = $7
+    # All rounds together: mean req/s, and CPU per request over every request of the target.
+    sumrps[$1] += $2; sumcpu[$1] += $7 * $5; sumn[$1] += $5
   }
   END {
     print ""
@@ -151,6 +158,11 @@ awk -v rounds="$ROUNDS" '
     print ""
     printf "Target: Sluice >= 0.80 x pass-through throughput: %s (%.3f to %.3f; met in %d of %d rounds)\n", (okr == rounds ? "MET" : "MISSED"), minr, maxr, okr, rounds
     printf "Target: Sluice <= 1.25 x pass-through CPU/request: %s (%.3f to %.3f; met in %d of %d rounds)\n", (okc == rounds ? "MET" : "MISSED"), minc, maxc, okc, rounds
+    if (rounds > 1) {
+      ar = sumrps["sluice"] / sumrps["passthrough"]; ac = (sumcpu["sluice"] / sumn["sluice"]) / (sumcpu["passthrough"] / sumn["passthrough"])
+      printf "All %d rounds together (mean req/s; CPU over every request): throughput %.3f (%s), CPU/request %.3f (%s); Sluice %.1f µs, pass-through %.1f µs per request\n",
+        rounds, ar, (ar >= 0.80 ? "met" : "missed"), ac, (ac <= 1.25 ? "met" : "missed"), sumcpu["sluice"] / sumn["sluice"], sumcpu["passthrough"] / sumn["passthrough"]
+    }
   }' "$work/rows"
 echo
 echo "Sluice logged $logged 'path=/v1/chat/completions status=200' lines (stdout to a file); load average now $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -26,41 +26,66 @@ internal sealed class AdmissionMiddleware
         _metrics = metrics;
     }
 
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context)
     {
         if (IsUncounted(context.Request))
         {
-            await _next(context);
-            return;
+            return _next(context);
         }
         var feature = context.Features.GetRequiredFeature<SluiceRequestFeature>();
         var checks = feature.Plan!.ChecksFor(feature.Key!.Id, feature.Client.Group, feature.Rules?.Cap);
-        AdmissionResult result;
+        ValueTask<AdmissionResult> decision;
         try
         {
-            result = await _limiter.TryAdmitAsync(checks, feature.RequestId, context.RequestAborted);
+            decision = _limiter.TryAdmitAsync(checks, feature.RequestId, context.RequestAborted);
         }
         catch (LimiterUnavailableException unavailable)
         {
-            _metrics.Unavailable();
-            var seconds = RetryAdvice.Apply(context.Response.Headers, unavailable.RetryAfter);
-            await OpenAIErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable,
-                $"The rate limiter of this server is unavailable, so no request can be admitted right now. Nothing was counted; please retry in {seconds} seconds.",
-                OpenAIErrors.ServerError, "limiter_unavailable");
+            return UnavailableAsync(context, unavailable);
+        }
+        // The embedded limiter decides synchronously: no state machine for the common case.
+        return decision.IsCompletedSuccessfully
+            ? DecidedAsync(context, feature, checks, decision.Result)
+            : AwaitDecisionAsync(context, feature, checks, decision);
+    }
+
+    private async Task AwaitDecisionAsync(HttpContext context, SluiceRequestFeature feature, LimitCheck[] checks, ValueTask<AdmissionResult> decision)
+    {
+        AdmissionResult result;
+        try
+        {
+            result = await decision;
+        }
+        catch (LimiterUnavailableException unavailable)
+        {
+            await UnavailableAsync(context, unavailable);
             return;
         }
+        await DecidedAsync(context, feature, checks, result);
+    }
+
+    private Task DecidedAsync(HttpContext context, SluiceRequestFeature feature, LimitCheck[] checks, AdmissionResult result)
+    {
         feature.Checks = checks;
         feature.Admission = result;
         if (!result.Admitted)
         {
             _metrics.Rejected(result);
-            await RateLimitRefusal.WriteAsync(context, result, feature.Client, _time.GetUtcNow());
-            return;
+            return RateLimitRefusal.WriteAsync(context, result, feature.Client, _time.GetUtcNow());
         }
         _metrics.Admitted();
         // The rate-limit headers go on the answer once, when the upstream's headers are copied (RelayTransformer),
         // or on an error written here (RelayForwarder).
-        await _next(context);
+        return _next(context);
+    }
+
+    private Task UnavailableAsync(HttpContext context, LimiterUnavailableException unavailable)
+    {
+        _metrics.Unavailable();
+        var seconds = RetryAdvice.Apply(context.Response.Headers, unavailable.RetryAfter);
+        return OpenAIErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable,
+            $"The rate limiter of this server is unavailable, so no request can be admitted right now. Nothing was counted; please retry in {seconds} seconds.",
+            OpenAIErrors.ServerError, "limiter_unavailable");
     }
 
     /// <summary><c>/v1/models</c> (and one model) is read by clients at start-up and costs nothing upstream.</summary>

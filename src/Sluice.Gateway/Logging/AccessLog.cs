@@ -181,7 +181,7 @@ public sealed class AccessLog : IHostedService, IDisposable
         Append(buffer, " status=");
         AppendFormatted(buffer, entry.Status, default);
         Append(buffer, " latency_ms=");
-        AppendFormatted(buffer, entry.LatencyMs, "0.##");
+        AppendMilliseconds(buffer, entry.LatencyMs);
         Append(buffer, " key=");
         AppendValue(buffer, entry.KeyId);
         Append(buffer, " ip=");
@@ -202,6 +202,29 @@ public sealed class AccessLog : IHostedService, IDisposable
             throw new InvalidOperationException("A logged value did not fit into 40 bytes.");
         }
         buffer.Advance(written);
+    }
+
+    /// <summary>Milliseconds to two decimals without trailing zeros (as the format <c>0.##</c> writes them), from
+    /// integers: formatting the double itself was a fifth of the line's cost.</summary>
+    internal static void AppendMilliseconds(ArrayBufferWriter<byte> buffer, double milliseconds)
+    {
+        var hundredths = (long)Math.Round(Math.Max(milliseconds, 0) * 100, MidpointRounding.AwayFromZero);
+        AppendFormatted(buffer, hundredths / 100, default);
+        var fraction = (int)(hundredths % 100);
+        if (fraction == 0)
+        {
+            return;
+        }
+        var span = buffer.GetSpan(3);
+        span[0] = (byte)'.';
+        span[1] = (byte)('0' + fraction / 10);
+        if (fraction % 10 == 0)
+        {
+            buffer.Advance(2);
+            return;
+        }
+        span[2] = (byte)('0' + fraction % 10);
+        buffer.Advance(3);
     }
 
     private static void FormatJson(ArrayBufferWriter<byte> buffer, in AccessLogEntry entry)
