@@ -32,7 +32,8 @@ public sealed class AccessLog : IHostedService, IDisposable
     private ArrayBufferWriter<byte> _spare = new(FlushAt * 2);
     private Stream? _output;
     private Task? _loop;
-    private readonly SemaphoreSlim _full = new(0, 1);
+    private readonly SemaphoreSlim _full = new(0);
+    private int _signalled;
 
     public AccessLog(IOptions<AccessLogOptions> options)
     {
@@ -63,16 +64,12 @@ public sealed class AccessLog : IHostedService, IDisposable
             _active.Write(scratch.WrittenSpan);
             full = _active.WrittenCount >= FlushAt;
         }
-        if (full && _full.CurrentCount == 0)
+        // At most one signal per wake-up of the writer, not one per line once the buffer is full. (The semaphore has
+        // no maximum: a signal that races the writer's timeout only wakes it once more, where a maximum of one threw
+        // SemaphoreFullException now and then under load.)
+        if (full && Interlocked.Exchange(ref _signalled, 1) == 0)
         {
-            try
-            {
-                _full.Release();
-            }
-            catch (SemaphoreFullException)
-            {
-                // Already signalled.
-            }
+            _full.Release();
         }
     }
 
@@ -129,6 +126,8 @@ public sealed class AccessLog : IHostedService, IDisposable
             {
                 return;
             }
+            // Re-armed before the buffers are swapped: a buffer that fills during this write signals again.
+            Volatile.Write(ref _signalled, 0);
             WriteOut();
         }
     }
