@@ -8,11 +8,12 @@ namespace Sluice.Gateway.Errors;
 /// When to retry an answer the gateway writes itself (a rate limit, the limiter or database unavailable, the upstream
 /// rate-limiting the operator): <c>Retry-After</c> in whole seconds, rounded up and at least 1, so that a retry at
 /// that moment is not early; <c>retry-after-ms</c>, the exact wait, which OpenAI's libraries read before
-/// <c>Retry-After</c> (so a limit that frees up in 1.2 s is retried after 1.2 s, not 2); and <c>x-should-retry: false</c> when the wait is longer than OpenAI's libraries should
-/// sit in a retry. They retry a 429 or 5xx twice by default and obey that header; otherwise the Python library (and
-/// Node's 7.x) waits <c>Retry-After</c> only up to 60 s and beyond that retries after 0.5–8 s into the same refusal,
-/// and Node's 6.x waits <c>Retry-After</c> whatever it is: a day, for a daily limit. Up to 60 s the retry is left
-/// to them, and the one after <c>Retry-After</c> goes through.
+/// <c>Retry-After</c> (so a limit that frees up in 1.2 s is retried after 1.2 s, not 2); and
+/// <c>x-should-retry: false</c> when the wait is longer than OpenAI's libraries should sit in a retry. They retry a
+/// 429 or 5xx twice by default and obey that header; otherwise the Python library (and Node's 7.x) waits
+/// <c>Retry-After</c> only up to 60 s and beyond that retries after 0.5–8 s into the same refusal, and Node's 6.x
+/// waits <c>Retry-After</c> whatever it is: a day, for a daily limit. Up to 60 s the retry is left to them, and the
+/// one after <c>Retry-After</c> goes through.
 /// </summary>
 public static class RetryAdvice
 {

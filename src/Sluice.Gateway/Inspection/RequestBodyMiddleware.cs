@@ -3,8 +3,10 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
+using Sluice.Core.Models;
 using Sluice.Gateway.Errors;
 using Sluice.Gateway.Hosting;
+using Sluice.Gateway.Plans;
 
 namespace Sluice.Gateway.Inspection;
 
@@ -142,12 +144,10 @@ internal sealed class RequestBodyMiddleware
     /// </summary>
     private static bool HasBody(string method) => HttpMethods.IsPost(method) || HttpMethods.IsPut(method) || HttpMethods.IsPatch(method);
 
-    /// <summary>The endpoints whose body is always JSON (a form there is refused, not streamed through).</summary>
+    /// <summary>The endpoints whose body is always JSON (a form there is refused, not streamed through): the chat and
+    /// embedding families, and moderations.</summary>
     private static bool TakesOnlyJson(PathString path) =>
-        path.StartsWithSegments("/v1/chat/completions", StringComparison.Ordinal)
-        || path.StartsWithSegments("/v1/completions", StringComparison.Ordinal)
-        || path.StartsWithSegments("/v1/responses", StringComparison.Ordinal)
-        || path.StartsWithSegments("/v1/embeddings", StringComparison.Ordinal)
+        ModelFamilies.Of(path) is ModelFamily.Chat or ModelFamily.Embeddings
         || path.StartsWithSegments(ModerationsPath, StringComparison.Ordinal);
 
     /// <summary>A <c>Content-Encoding</c> other than <c>identity</c>.</summary>

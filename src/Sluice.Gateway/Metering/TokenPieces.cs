@@ -49,7 +49,7 @@ internal static class TokenPieces
                 kind = next;
                 runStart = i;
             }
-            else if (i - runStart >= MaxRun && kind != Kind.Digit && i > 0)
+            else if (i - runStart >= MaxRun && kind != Kind.Digit)
             {
                 return i;
             }
