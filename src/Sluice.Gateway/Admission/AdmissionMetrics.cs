@@ -14,7 +14,7 @@ public sealed class AdmissionMetrics
     {
         var meter = meterFactory.Create(LimiterMetrics.MeterName);
         _admitted = meter.CreateCounter<long>("sluice.requests.admitted", "{request}", "Requests admitted by the limiter.");
-        _rejected = meter.CreateCounter<long>("sluice.requests.rejected", "{request}", "Requests refused, by the limit that refused them (or 'unavailable').");
+        _rejected = meter.CreateCounter<long>("sluice.requests.rejected", "{request}", "Requests refused, by the limit that refused them (or 'unavailable', or 'ip_denied' for the client access lists).");
     }
 
     public void Admitted() => _admitted.Add(1);
@@ -29,4 +29,7 @@ public sealed class AdmissionMetrics
     }
 
     public void Unavailable() => _rejected.Add(1, new KeyValuePair<string, object?>("limit", "unavailable"));
+
+    /// <summary>A client the allow and deny lists shut out (<c>Sluice:ClientIp:Allow</c>, <c>:Deny</c>).</summary>
+    public void Denied() => _rejected.Add(1, new KeyValuePair<string, object?>("limit", "ip_denied"));
 }

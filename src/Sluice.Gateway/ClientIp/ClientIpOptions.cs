@@ -16,6 +16,12 @@ public sealed class ClientIpOptions
 
     /// <summary>IPv6 clients are counted per /64 by default, since one host may hold a whole /64.</summary>
     public int Ipv6PrefixLength { get; set; } = 64;
+
+    /// <summary>When not empty, only clients in these networks (addresses or CIDR) may use the relay; others get 403.</summary>
+    public List<string> Allow { get; set; } = [];
+
+    /// <summary>Clients in these networks (addresses or CIDR) get 403 on the relay, also when <see cref="Allow"/> lists them.</summary>
+    public List<string> Deny { get; set; } = [];
 }
 
 /// <summary>The forwarding header trusted proxies write.</summary>

@@ -8,13 +8,8 @@ internal sealed class ClientIpOptionsValidator : IValidateOptions<ClientIpOption
     public ValidateOptionsResult Validate(string? name, ClientIpOptions options)
     {
         var errors = new List<string>();
-        for (var i = 0; i < options.TrustedProxies.Count; i++)
-        {
-            if (!TrustedNetworks.TryParse(options.TrustedProxies[i], out _))
-            {
-                errors.Add($"{ClientIpOptions.Section}:TrustedProxies:{i}: '{options.TrustedProxies[i]}' is not an IP address or CIDR network (--trusted-proxy).");
-            }
-        }
+        IpNetworks.Parse(options.TrustedProxies, "TrustedProxies", errors, " (--trusted-proxy)");
+        ClientAccess.Validate(options, errors);
         if (options.Ipv4PrefixLength is < 8 or > 32)
         {
             errors.Add($"{ClientIpOptions.Section}:Ipv4PrefixLength must be between 8 and 32 (was {options.Ipv4PrefixLength}).");
@@ -27,9 +22,39 @@ internal sealed class ClientIpOptionsValidator : IValidateOptions<ClientIpOption
     }
 }
 
-/// <summary>Parses trusted proxy entries: an address (a single host) or a CIDR network.</summary>
-internal static class TrustedNetworks
+/// <summary>Parses network entries (trusted proxies, allow and deny lists): an address (a single host) or a CIDR network.</summary>
+internal static class IpNetworks
 {
+    /// <summary>The networks of a configured list; an entry that does not parse adds an error naming its key.</summary>
+    public static IPNetwork[] Parse(List<string> entries, string name, List<string> errors, string hint = "")
+    {
+        var networks = new List<IPNetwork>(entries.Count);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            if (TryParse(entries[i], out var network))
+            {
+                networks.Add(network);
+            }
+            else
+            {
+                errors.Add($"{ClientIpOptions.Section}:{name}:{i}: '{entries[i]}' is not an IP address or CIDR network{hint}.");
+            }
+        }
+        return [.. networks];
+    }
+
+    public static bool Contains(IPNetwork[] networks, IPAddress address)
+    {
+        foreach (var network in networks)
+        {
+            if (network.Contains(address))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public static bool TryParse(string? text, out IPNetwork network)
     {
         network = default;

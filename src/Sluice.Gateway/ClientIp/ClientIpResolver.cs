@@ -21,15 +21,8 @@ public sealed class ClientIpResolver
     public ClientIpResolver(IOptions<ClientIpOptions> options)
     {
         var value = options.Value;
-        var trusted = new List<IPNetwork>();
-        foreach (var entry in value.TrustedProxies)
-        {
-            if (TrustedNetworks.TryParse(entry, out var network))
-            {
-                trusted.Add(network);
-            }
-        }
-        _trusted = [.. trusted];
+        // Validated at start-up: nothing is left out here.
+        _trusted = IpNetworks.Parse(value.TrustedProxies, nameof(value.TrustedProxies), []);
         _header = value.ForwardedHeader;
         _ipv4Prefix = value.Ipv4PrefixLength;
         _ipv6Prefix = value.Ipv6PrefixLength;
@@ -76,17 +69,7 @@ public sealed class ClientIpResolver
 
     private ClientAddress Group(IPAddress address) => ClientAddress.From(address, _ipv4Prefix, _ipv6Prefix);
 
-    private bool IsTrusted(IPAddress address)
-    {
-        foreach (var network in _trusted)
-        {
-            if (network.Contains(address))
-            {
-                return true;
-            }
-        }
-        return false;
-    }
+    private bool IsTrusted(IPAddress address) => IpNetworks.Contains(_trusted, address);
 
     private static IPAddress Normalize(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
 

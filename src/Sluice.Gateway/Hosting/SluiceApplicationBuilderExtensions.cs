@@ -20,7 +20,7 @@ namespace Sluice.Gateway.Hosting;
 public static class SluiceApplicationBuilderExtensions
 {
     /// <summary>
-    /// The request flow: log → errors → client IP → CORS → (for <c>/v1/…</c>) key → self-service → relayed endpoints
+    /// The request flow: log → errors → client IP → CORS → (for <c>/v1/…</c>) client allowed → key → self-service → relayed endpoints
     /// only → models cache → body → plan rules
     /// (allowed model, prompt size) → admission (limits and caps) → prepaid hold → metering → forward; other paths
     /// go to the endpoints (health, metrics, admin).
@@ -42,6 +42,7 @@ public static class SluiceApplicationBuilderExtensions
         app.UseWhen(static context => context.Request.Headers.ContainsKey(HeaderNames.Origin), cors => cors.UseCors());
 
         app.MapWhen(IsRelayPath, relay => relay
+            .UseMiddleware<ClientAccessMiddleware>()
             .UseMiddleware<ApiKeyAuthenticationMiddleware>()
             .UseMiddleware<SelfServiceMiddleware>()
             .UseMiddleware<RelayEndpointMiddleware>()

@@ -78,6 +78,7 @@ public static class SluiceServiceCollectionExtensions
         services.AddSingleton<UpstreamClient>();
         services.AddSingleton<ModelsCache>();
         services.AddSingleton<ClientIpResolver>();
+        services.AddSingleton<ClientAccess>();
 
         // Start-up order: storage (above), admin token, keys, limiter state; the server starts after all of them.
         services.AddSingleton<AdminToken>();

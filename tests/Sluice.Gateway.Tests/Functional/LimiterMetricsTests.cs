@@ -36,6 +36,24 @@ public sealed class LimiterMetricsTests
     }
 
     [Fact]
+    public async Task DeniedClient_IsCountedAsRejectedByTheAccessLists()
+    {
+        await using var relay = await RelayFixture.StartAsync(new Dictionary<string, string?> { ["Sluice:ClientIp:Deny:0"] = "127.0.0.3" });
+        var (_, key) = await relay.Gateway.CreateKeyAsync();
+        using var client = relay.Gateway.ClientFrom(3, key);
+        for (var i = 0; i < 2; i++)
+        {
+            using var refused = await client.PostAsync("v1/chat/completions", RelayFixture.Chat());
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        }
+
+        using var scraper = relay.Gateway.ClientFrom(1);
+        var text = await scraper.GetStringAsync("metrics");
+
+        Assert.Matches("sluice_requests_rejected_total\\{[^}]*limit=\"ip_denied\"[^}]*\\} 2\\s", text);
+    }
+
+    [Fact]
     public async Task RedisDown_MetricsShowTheDegradedLimiter()
     {
         await using var redis = await RedisServer.StartAsync();

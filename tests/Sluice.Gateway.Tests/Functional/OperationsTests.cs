@@ -62,6 +62,9 @@ public sealed class OperationsTests
             "--Sluice:DataDir=" + Path.Combine(Path.GetTempPath(), "sluice-bad-" + Guid.NewGuid().ToString("N")),
             "--Sluice:Upstream:BaseUrl=not a url",
             "--Sluice:ClientIp:TrustedProxies:0=300.1.1.1",
+            "--Sluice:ClientIp:Allow:0=10.0.0.0/8",
+            "--Sluice:ClientIp:Allow:1=10.0.0.0/99",
+            "--Sluice:ClientIp:Deny:0=bad-host",
             "--Sluice:Plans:free:Limits:0:Requests=-5",
             "--Sluice:Plans:free:Limits:0:Window=00:00:00",
         };
@@ -74,6 +77,9 @@ public sealed class OperationsTests
         var messages = Failures(failure);
         Assert.Contains(messages, m => m.Contains("Sluice:Upstream:BaseUrl", StringComparison.Ordinal));
         Assert.Contains(messages, m => m.Contains("TrustedProxies:0", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.Contains("Sluice:ClientIp:Allow:1: '10.0.0.0/99'", StringComparison.Ordinal));
+        Assert.DoesNotContain(messages, m => m.Contains("Allow:0", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.Contains("Sluice:ClientIp:Deny:0: 'bad-host'", StringComparison.Ordinal));
         Assert.Contains(messages, m => m.Contains("Limits:0:Requests", StringComparison.Ordinal));
         Assert.Contains(messages, m => m.Contains("Limits:0:Window", StringComparison.Ordinal));
     }

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Sluice.Gateway.Hosting;
 
@@ -18,13 +19,15 @@ public sealed class GatewayHost : IAsyncDisposable
 
     private readonly Dictionary<string, string?> _settings;
     private readonly Action<IServiceCollection>? _services;
+    private readonly string? _settingsFile;
     private WebApplication? _app;
 
-    private GatewayHost(string dataDir, Dictionary<string, string?> settings, Action<IServiceCollection>? services)
+    private GatewayHost(string dataDir, Dictionary<string, string?> settings, Action<IServiceCollection>? services, string? settingsFile)
     {
         DataDir = dataDir;
         _settings = settings;
         _services = services;
+        _settingsFile = settingsFile;
     }
 
     public string DataDir { get; }
@@ -46,8 +49,10 @@ public sealed class GatewayHost : IAsyncDisposable
 
     public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("Not started.");
 
-    /// <summary>Starts a gateway forwarding to <paramref name="upstream"/> with the given extra settings.</summary>
-    public static async Task<GatewayHost> StartAsync(string upstream, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null, string? dataDir = null)
+    /// <summary>Starts a gateway forwarding to <paramref name="upstream"/> with the given extra settings, and the JSON
+    /// file <paramref name="settingsFile"/> watched for changes as <c>appsettings.json</c> is.</summary>
+    public static async Task<GatewayHost> StartAsync(
+        string upstream, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null, string? dataDir = null, string? settingsFile = null)
     {
         dataDir ??= Path.Combine(Path.GetTempPath(), "sluice-test-" + Guid.NewGuid().ToString("N")[..10]);
         var all = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
@@ -66,7 +71,7 @@ public sealed class GatewayHost : IAsyncDisposable
         {
             all[key] = value;
         }
-        var host = new GatewayHost(dataDir, all, services);
+        var host = new GatewayHost(dataDir, all, services, settingsFile);
         await host.StartAppAsync();
         return host;
     }
@@ -136,7 +141,14 @@ public sealed class GatewayHost : IAsyncDisposable
     private async Task StartAppAsync()
     {
         var args = _settings.Select(pair => $"--{pair.Key}={pair.Value}").ToArray();
-        _app = SluiceApplication.Create(args, builder => _services?.Invoke(builder.Services));
+        _app = SluiceApplication.Create(args, builder =>
+        {
+            if (_settingsFile is not null)
+            {
+                builder.Configuration.AddJsonFile(_settingsFile, optional: false, reloadOnChange: true);
+            }
+            _services?.Invoke(builder.Services);
+        });
         await _app.StartAsync();
         BaseUrl = _app.Urls.First();
     }
