@@ -86,6 +86,24 @@ public sealed class PostgresKeyStore : IKeyStore
         return keys.Count == 0 ? null : keys[0];
     }
 
+    public async Task<ApiKey?> UpdateAsync(string id, string? name, string? plan, CancellationToken cancellationToken)
+    {
+        var keys = await _database.RunAsync(async (connection, token) =>
+        {
+            await using var batch = new NpgsqlBatch(connection);
+            batch.BatchCommands.Add(Command($"""
+                WITH next AS ({TakeVersion} AND EXISTS (SELECT 1 FROM api_keys WHERE id = $1) RETURNING value)
+                UPDATE api_keys SET name = COALESCE($2, name), plan = COALESCE($3, plan), version = next.value
+                  FROM next
+                 WHERE id = $1
+                RETURNING {Columns}
+                """, id, Text(name), Text(plan)));
+            batch.BatchCommands.Add(Command(Notify + " AND EXISTS (SELECT 1 FROM api_keys WHERE id = $1)", id));
+            return await ReadAsync(batch, token);
+        }, cancellationToken);
+        return keys.Count == 0 ? null : keys[0];
+    }
+
     public Task<IReadOnlyList<ApiKey>> ChangedSinceAsync(long version, CancellationToken cancellationToken) =>
         QueryAsync($"SELECT {Columns} FROM api_keys WHERE version > $1 ORDER BY version", [version], cancellationToken);
 
@@ -154,6 +172,9 @@ public sealed class PostgresKeyStore : IKeyStore
         }
         return command;
     }
+
+    /// <summary>A text parameter (also when null).</summary>
+    private static NpgsqlParameter Text(string? value) => new() { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)value ?? DBNull.Value };
 
     /// <summary>A timestamptz parameter (also when null, whose type PostgreSQL could not infer).</summary>
     private static NpgsqlParameter Timestamp(DateTimeOffset? value) =>

@@ -71,6 +71,25 @@ public sealed class SqliteKeyStore : IKeyStore
         return keys.Count == 0 ? null : keys[0];
     }
 
+    public async Task<ApiKey?> UpdateAsync(string id, string? name, string? plan, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            UPDATE api_keys
+               SET name = COALESCE($name, name),
+                   plan = COALESCE($plan, plan),
+                   version = (SELECT MAX(version) + 1 FROM api_keys)
+             WHERE id = $id
+            RETURNING {Columns};
+            """;
+        command.Parameters.AddWithValue("$id", id);
+        command.Parameters.AddWithValue("$name", (object?)name ?? DBNull.Value);
+        command.Parameters.AddWithValue("$plan", (object?)plan ?? DBNull.Value);
+        var keys = await ReadAsync(command, cancellationToken);
+        return keys.Count == 0 ? null : keys[0];
+    }
+
     public async Task<IReadOnlyList<ApiKey>> ChangedSinceAsync(long version, CancellationToken cancellationToken)
     {
         await using var connection = await _database.OpenAsync(cancellationToken);

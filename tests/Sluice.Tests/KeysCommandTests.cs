@@ -56,6 +56,13 @@ public sealed class KeysCommandTests : IAsyncLifetime
         Assert.Equal(0, show.ExitCode);
         Assert.Matches(@"key\s+1/150\s+149\s+1d", show.Output);
 
+        var renamed = await SluiceProcess.RunAsync(["keys", "update", id, "--name", "alice smith", .. Common()]);
+        Assert.True(renamed.ExitCode == 0, renamed.Errors);
+        Assert.Contains("alice smith", renamed.Output, StringComparison.Ordinal);
+        var badPlan = await SluiceProcess.RunAsync(["keys", "update", id, "--plan", "gold", .. Common()]);
+        Assert.Equal(1, badPlan.ExitCode);
+        Assert.Contains("There is no plan 'gold'", badPlan.Errors, StringComparison.Ordinal);
+
         var revoke = await SluiceProcess.RunAsync(["keys", "revoke", id, .. Common()]);
         Assert.Equal(0, revoke.ExitCode);
         Assert.Contains("revoked", revoke.Output, StringComparison.Ordinal);

@@ -14,6 +14,10 @@ public interface IKeyStore
     /// Revoking a revoked key keeps its first revocation time.</summary>
     Task<ApiKey?> RevokeAsync(string id, DateTimeOffset at, CancellationToken cancellationToken);
 
+    /// <summary>Renames a key and/or moves it to another plan (a null leaves that field as it is); returns the changed key
+    /// with a higher version, or null when there is no such key.</summary>
+    Task<ApiKey?> UpdateAsync(string id, string? name, string? plan, CancellationToken cancellationToken);
+
     /// <summary>Every key whose version is greater than <paramref name="version"/>, revoked ones included.</summary>
     Task<IReadOnlyList<ApiKey>> ChangedSinceAsync(long version, CancellationToken cancellationToken);
 }

@@ -34,6 +34,7 @@ public static class AdminEndpoints
         group.MapPost("/keys", CreateKeyAsync);
         group.MapGet("/keys", ListKeysAsync);
         group.MapGet("/keys/{id}", GetKeyAsync);
+        group.MapPatch("/keys/{id}", UpdateKeyAsync);
         group.MapDelete("/keys/{id}", RevokeKeyAsync);
         group.MapPost("/keys/{id}/credit", CreditAsync);
         group.MapGet("/keys/{id}/balance", BalanceAsync);
@@ -54,14 +55,14 @@ public static class AdminEndpoints
             return OpenAIErrorResult.BadRequest("The body must be JSON like {\"name\":\"alice\",\"plan\":\"free\"}.", null);
         }
         var name = request?.Name?.Trim();
-        if (string.IsNullOrEmpty(name) || name.Length > 200 || name.Any(char.IsControl))
+        if (!IsValidName(name))
         {
-            return OpenAIErrorResult.BadRequest("'name' is required: a label of 1 to 200 characters for the key's owner, without control characters (line breaks, tabs, escapes).", "name");
+            return NameRequired();
         }
         var planName = string.IsNullOrWhiteSpace(request!.Plan) ? PlanCatalog.DefaultPlan : request.Plan.Trim();
         if (plans.Find(planName) is null)
         {
-            return OpenAIErrorResult.BadRequest($"There is no plan '{planName}'. Plans: {string.Join(", ", plans.All.Select(p => p.Name))}.", "plan");
+            return NoSuchPlan(planName, plans);
         }
         var made = NewApiKey.Create(name, planName, time.GetUtcNow());
         var stored = await store.AddAsync(made.Key, context.RequestAborted);
@@ -96,6 +97,60 @@ public static class AdminEndpoints
         }
         return TypedResults.Ok(new KeyDetails(key.Id, key.Name, key.Plan, key.Display, key.Created.ToUnixTimeSeconds(), key.Revoked?.ToUnixTimeSeconds(), usage));
     }
+
+    /// <summary>Renames a key or moves it to another plan; the running gateway (every instance) applies it within a
+    /// second. The key's counts under its old plan stay with that plan: moving it back does not hand it a fresh quota.</summary>
+    internal static async Task<Results<Ok<KeyView>, OpenAIErrorResult>> UpdateKeyAsync(
+        string id, HttpContext context, IKeyStore store, KeyDirectory directory, PlanCatalog plans)
+    {
+        UpdateKeyRequest? request;
+        try
+        {
+            request = await JsonSerializer.DeserializeAsync(context.Request.Body, AdminJsonContext.Default.UpdateKeyRequest, context.RequestAborted);
+        }
+        catch (JsonException)
+        {
+            return OpenAIErrorResult.BadRequest("The body must be JSON like {\"plan\":\"pro\"} or {\"name\":\"alice\"}.", null);
+        }
+        var name = request?.Name?.Trim();
+        var planName = request?.Plan?.Trim();
+        if (name is null && planName is null)
+        {
+            return OpenAIErrorResult.BadRequest("Nothing to change: give 'name', 'plan' or both.", null);
+        }
+        if (name is not null && !IsValidName(name))
+        {
+            return NameRequired();
+        }
+        if (planName is not null && plans.Find(planName) is null)
+        {
+            return NoSuchPlan(planName, plans);
+        }
+        var key = await store.FindAsync(id, context.RequestAborted);
+        if (key is null)
+        {
+            return OpenAIErrorResult.NotFound($"No API key with id '{id}'.");
+        }
+        if (key.IsRevoked)
+        {
+            return new OpenAIErrorResult(StatusCodes.Status409Conflict, $"The key '{id}' is revoked: it cannot be changed.", OpenAIErrors.InvalidRequest, "key_revoked");
+        }
+        var updated = await store.UpdateAsync(id, name, planName, context.RequestAborted);
+        if (updated is null)
+        {
+            return OpenAIErrorResult.NotFound($"No API key with id '{id}'.");
+        }
+        directory.Apply([updated]);
+        return TypedResults.Ok(KeyView.From(updated));
+    }
+
+    private static bool IsValidName([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? name) => !string.IsNullOrEmpty(name) && name.Length <= 200 && !name.Any(char.IsControl);
+
+    private static OpenAIErrorResult NameRequired() =>
+        OpenAIErrorResult.BadRequest("'name' is required: a label of 1 to 200 characters for the key's owner, without control characters (line breaks, tabs, escapes).", "name");
+
+    private static OpenAIErrorResult NoSuchPlan(string plan, PlanCatalog plans) =>
+        OpenAIErrorResult.BadRequest($"There is no plan '{plan}'. Plans: {string.Join(", ", plans.All.Select(p => p.Name))}.", "plan");
 
     internal static async Task<Results<Ok<KeyView>, OpenAIErrorResult>> RevokeKeyAsync(
         string id, IKeyStore store, KeyDirectory directory, TimeProvider time, CancellationToken cancellationToken)

@@ -7,6 +7,9 @@ namespace Sluice.Gateway.Admin;
 /// <summary>The body of <c>POST /admin/keys</c>.</summary>
 public sealed record CreateKeyRequest(string? Name, string? Plan);
 
+/// <summary>A change to a key: a new name, a new plan, or both (a field left out stays as it is).</summary>
+public sealed record UpdateKeyRequest(string? Name, string? Plan);
+
 /// <summary>A new key, with its secret: the only time the secret is shown.</summary>
 public sealed record CreatedKey(string Id, string Key, string Name, string Plan, long Created, string Display)
 {
@@ -69,6 +72,7 @@ public sealed record UsageTotals(long Requests, long Failed, long PromptTokens, 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(CreateKeyRequest))]
 [JsonSerializable(typeof(CreatedKey))]
+[JsonSerializable(typeof(UpdateKeyRequest))]
 [JsonSerializable(typeof(KeyView))]
 [JsonSerializable(typeof(KeyList))]
 [JsonSerializable(typeof(KeyDetails))]

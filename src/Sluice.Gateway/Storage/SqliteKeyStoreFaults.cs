@@ -29,6 +29,9 @@ public sealed class SqliteKeyStoreFaults : IKeyStore
 
     public Task<ApiKey?> RevokeAsync(string id, DateTimeOffset at, CancellationToken cancellationToken) => Guard(_inner.RevokeAsync(id, at, cancellationToken));
 
+    public Task<ApiKey?> UpdateAsync(string id, string? name, string? plan, CancellationToken cancellationToken) =>
+        Guard(_inner.UpdateAsync(id, name, plan, cancellationToken));
+
     public Task<IReadOnlyList<ApiKey>> ChangedSinceAsync(long version, CancellationToken cancellationToken) =>
         Guard(_inner.ChangedSinceAsync(version, cancellationToken));
 

@@ -4,7 +4,7 @@ using Sluice.Gateway.Admin;
 
 namespace Sluice.Commands;
 
-/// <summary><c>sluice keys create|list|show|revoke</c>: drives the admin API of a running gateway.</summary>
+/// <summary><c>sluice keys create|list|show|update|credit|revoke</c>: drives the admin API of a running gateway.</summary>
 internal static class KeysCommand
 {
     public static Command Create()
@@ -12,7 +12,7 @@ internal static class KeysCommand
         var server = new Option<string>("--server") { Description = "The gateway's URL.", DefaultValueFactory = _ => "http://127.0.0.1:8080", Recursive = true };
         var token = new Option<string?>("--admin-token") { Description = "The admin token (default: read from <data-dir>/admin-token).", Recursive = true };
         var dataDir = new Option<string>("--data-dir") { Description = "Where to find the admin token file.", DefaultValueFactory = _ => "./data", Recursive = true };
-        var keys = new Command("keys", "Create, list, show and revoke API keys.") { server, token, dataDir };
+        var keys = new Command("keys", "Create, list, show, update, credit and revoke API keys.") { server, token, dataDir };
 
         var name = new Option<string>("--name") { Description = "Who the key is for.", Required = true };
         var plan = new Option<string?>("--plan") { Description = "The key's plan (default free)." };
@@ -30,6 +30,13 @@ internal static class KeysCommand
         var revoke = new Command("revoke", "Revoke a key; it stops working within a second.") { revokeId };
         revoke.SetAction((result, cancellationToken) => Run(result, server, token, dataDir, client => RevokeAsync(client, result.GetValue(revokeId)!, cancellationToken)));
 
+        var updateId = new Argument<string>("id") { Description = "The key id (key_…)." };
+        var newName = new Option<string?>("--name") { Description = "A new name." };
+        var newPlan = new Option<string?>("--plan") { Description = "Another plan; applies within a second." };
+        var update = new Command("update", "Rename a key or move it to another plan.") { updateId, newName, newPlan };
+        update.SetAction((result, cancellationToken) => Run(result, server, token, dataDir,
+            client => UpdateAsync(client, result.GetValue(updateId)!, result.GetValue(newName), result.GetValue(newPlan), cancellationToken)));
+
         var creditId = new Argument<string>("id") { Description = "The key id (key_…)." };
         var amount = new Option<decimal>("--amount") { Description = "US dollars to add to the key's balance.", Required = true };
         var note = new Option<string?>("--note") { Description = "A note kept in the balance history." };
@@ -40,6 +47,7 @@ internal static class KeysCommand
         keys.Subcommands.Add(credit);
         keys.Subcommands.Add(list);
         keys.Subcommands.Add(show);
+        keys.Subcommands.Add(update);
         keys.Subcommands.Add(revoke);
         return keys;
     }
@@ -110,6 +118,15 @@ internal static class KeysCommand
         Console.WriteLine();
         var usage = key.Usage.Select(u => new[] { u.Name, $"{u.Used}/{u.Limit}", u.Remaining.ToString(System.Globalization.CultureInfo.InvariantCulture), Table.Window(u.WindowSeconds), u.ResetAt is { } at ? $"{at:yyyy-MM-dd HH:mm:ss}Z (in {Table.Window(u.ResetSeconds)})" : "-" }).ToList();
         Table.Write(Console.Out, ["LIMIT", "USED", "REMAINING", "WINDOW", "NEXT FREE SLOT"], usage);
+        return 0;
+    }
+
+    private static async Task<int> UpdateAsync(AdminClient client, string id, string? name, string? plan, CancellationToken cancellationToken)
+    {
+        var key = await client.SendAsync(HttpMethod.Patch, "/admin/keys/" + Uri.EscapeDataString(id),
+            JsonContent.Create(new UpdateKeyRequest(name, plan), AdminJsonContext.Default.UpdateKeyRequest), AdminJsonContext.Default.KeyView, cancellationToken);
+        Table.Write(Console.Out, ["ID", "NAME", "PLAN", "KEY", "CREATED", "STATUS"],
+            [[key.Id, key.Name, key.Plan, key.Display, Table.Time(key.Created), key.Revoked is { } r ? "revoked " + Table.Time(r) : "active"]]);
         return 0;
     }
 

@@ -113,6 +113,85 @@ public sealed class AdminApiTests
         await RelayFixture.ErrorOf(response);
     }
 
+    /// <summary>An operator moves a key that ran out on its plan to a bigger one: the next call goes through (counted
+    /// under the new plan), and moving it back does not hand it a fresh quota.</summary>
+    [Fact]
+    public async Task PatchPlan_MovesTheKeyAtOnce_ItsOldCountsStayWithTheOldPlan()
+    {
+        await using var relay = await RelayFixture.StartAsync(new Dictionary<string, string?>(RelayFixture.FreePlan(1))
+        {
+            ["Sluice:Plans:pro:Limits:0:Scope"] = "KeyAndIp",
+            ["Sluice:Plans:pro:Limits:0:Requests"] = "3",
+        });
+        var (id, key) = await relay.Gateway.CreateKeyAsync("carol");
+        using var client = relay.Gateway.ClientFrom(2, key);
+        using var admin = relay.Gateway.AdminClient();
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("v1/chat/completions", RelayFixture.Chat())).StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await client.PostAsync("v1/chat/completions", RelayFixture.Chat())).StatusCode);
+
+        using var moved = await admin.PatchAsJsonAsync($"admin/keys/{id}", new { plan = "pro" });
+
+        Assert.Equal(HttpStatusCode.OK, moved.StatusCode);
+        using (var json = JsonDocument.Parse(await moved.Content.ReadAsStringAsync()))
+        {
+            Assert.Equal("pro", json.RootElement.GetProperty("plan").GetString());
+            Assert.Equal("carol", json.RootElement.GetProperty("name").GetString());
+        }
+        using (var ok = await client.PostAsync("v1/chat/completions", RelayFixture.Chat()))
+        {
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+            Assert.Equal("3", ok.Headers.GetValues("x-ratelimit-limit-requests").Single());
+            Assert.Equal("2", ok.Headers.GetValues("x-ratelimit-remaining-requests").Single());
+        }
+        using (var details = JsonDocument.Parse(await admin.GetStringAsync($"admin/keys/{id}")))
+        {
+            Assert.Equal("pro", details.RootElement.GetProperty("plan").GetString());
+            Assert.Equal(1, details.RootElement.GetProperty("usage")[0].GetProperty("used").GetInt32());
+        }
+
+        using var back = await admin.PatchAsJsonAsync($"admin/keys/{id}", new { plan = "free", name = "carol b" });
+        Assert.Equal(HttpStatusCode.OK, back.StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await client.PostAsync("v1/chat/completions", RelayFixture.Chat())).StatusCode);
+        using var listed = JsonDocument.Parse(await admin.GetStringAsync("admin/keys"));
+        Assert.Equal("carol b", listed.RootElement.GetProperty("data")[0].GetProperty("name").GetString());
+    }
+
+    [Theory]
+    [InlineData("{\"plan\":\"gold\"}", HttpStatusCode.BadRequest, "There is no plan 'gold'")]
+    [InlineData("{}", HttpStatusCode.BadRequest, "Nothing to change")]
+    [InlineData("{\"name\":\"  \"}", HttpStatusCode.BadRequest, "'name' is required")]
+    [InlineData("{\"plan\":", HttpStatusCode.BadRequest, "The body must be JSON")]
+    public async Task PatchKey_BadChange_IsOpenAIShaped400_AndChangesNothing(string body, HttpStatusCode status, string message)
+    {
+        await using var relay = await RelayFixture.StartAsync();
+        var (id, _) = await relay.Gateway.CreateKeyAsync("dave");
+        using var admin = relay.Gateway.AdminClient();
+
+        using var response = await admin.PatchAsync($"admin/keys/{id}", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(status, response.StatusCode);
+        Assert.StartsWith(message, (await RelayFixture.ErrorOf(response)).GetProperty("message").GetString(), StringComparison.Ordinal);
+        using var details = JsonDocument.Parse(await admin.GetStringAsync($"admin/keys/{id}"));
+        Assert.Equal("dave", details.RootElement.GetProperty("name").GetString());
+        Assert.Equal("free", details.RootElement.GetProperty("plan").GetString());
+    }
+
+    [Fact]
+    public async Task PatchKey_UnknownIs404_RevokedIs409()
+    {
+        await using var relay = await RelayFixture.StartAsync();
+        var (id, _) = await relay.Gateway.CreateKeyAsync();
+        using var admin = relay.Gateway.AdminClient();
+        (await admin.DeleteAsync($"admin/keys/{id}")).Dispose();
+
+        using var unknown = await admin.PatchAsJsonAsync("admin/keys/key_nope", new { name = "x" });
+        using var revoked = await admin.PatchAsJsonAsync($"admin/keys/{id}", new { name = "x" });
+
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, revoked.StatusCode);
+        Assert.Equal("key_revoked", (await RelayFixture.ErrorOf(revoked)).GetProperty("code").GetString());
+    }
+
     [Fact]
     public async Task UnknownKey_Is404()
     {

@@ -76,6 +76,36 @@ public abstract class KeyStoreConformance
     }
 
     [Fact]
+    public async Task Update_ChangesNameOrPlan_KeepsTheRest_WithAHigherVersionSeenAsAChange()
+    {
+        var store = await CreateStoreAsync();
+        var added = await store.AddAsync(NewKey("before"), CancellationToken.None);
+        var other = await store.AddAsync(NewKey("other"), CancellationToken.None);
+
+        var moved = await store.UpdateAsync(added.Id, null, "pro", CancellationToken.None);
+        var renamed = await store.UpdateAsync(added.Id, "after", null, CancellationToken.None);
+
+        Assert.Equal(added with { Plan = "pro", Version = moved!.Version }, moved);
+        Assert.Equal(added with { Plan = "pro", Name = "after", Version = renamed!.Version }, renamed);
+        Assert.True(moved.Version > other.Version);
+        Assert.True(renamed.Version > moved.Version);
+        Assert.Equal(renamed, await store.FindAsync(added.Id, CancellationToken.None));
+        Assert.Equal([renamed], await store.ChangedSinceAsync(other.Version, CancellationToken.None));
+        Assert.Equal(other, await store.FindAsync(other.Id, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Update_UnknownId_ReturnsNullAndChangesNothing()
+    {
+        var store = await CreateStoreAsync();
+        var known = await store.AddAsync(NewKey(), CancellationToken.None);
+
+        Assert.Null(await store.UpdateAsync("key_missing", "x", "pro", CancellationToken.None));
+
+        Assert.Equal([known], await store.ChangedSinceAsync(0, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Add_SameSecretUnderAnotherId_IsRejected_AndOnlyTheFirstIsStored()
     {
         var store = await CreateStoreAsync();
