@@ -114,6 +114,8 @@ public sealed class KeysCommandTests : IAsyncLifetime
         var credit = await SluiceProcess.RunAsync(["keys", "credit", id, "--amount", "2.5", .. Common()]);
         Assert.True(credit.ExitCode == 0, credit.Errors);
         Assert.Contains("$2.50", credit.Output, StringComparison.Ordinal);
+        // bob is on the free plan: the credit is kept, and the command says it is not drawn on there.
+        Assert.Contains("plan 'free' is not prepaid (free)", credit.Output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -165,7 +165,7 @@ public static class AdminEndpoints
     }
 
     internal static async Task<Results<Ok<BalanceView>, OpenAIErrorResult>> CreditAsync(
-        string id, HttpContext context, IKeyStore store, IBalanceStore balances, TimeProvider time)
+        string id, HttpContext context, IKeyStore store, IBalanceStore balances, PlanCatalog plans, TimeProvider time)
     {
         CreditRequest? request;
         try
@@ -196,16 +196,17 @@ public static class AdminEndpoints
             return new OpenAIErrorResult(StatusCodes.Status409Conflict, $"The key '{id}' is revoked: a credit on it could never be used.", OpenAIErrors.InvalidRequest, "key_revoked");
         }
         await balances.CreditAsync(id, Money.FromUsd(amount), request.Note, time.GetUtcNow(), context.RequestAborted);
-        return TypedResults.Ok(await BalanceOfAsync(id, balances, context.RequestAborted));
+        return TypedResults.Ok(await BalanceOfAsync(key, plans, balances, context.RequestAborted));
     }
 
-    internal static async Task<Results<Ok<BalanceView>, OpenAIErrorResult>> BalanceAsync(string id, IKeyStore store, IBalanceStore balances, CancellationToken cancellationToken)
+    internal static async Task<Results<Ok<BalanceView>, OpenAIErrorResult>> BalanceAsync(
+        string id, IKeyStore store, IBalanceStore balances, PlanCatalog plans, CancellationToken cancellationToken)
     {
-        if (await store.FindAsync(id, cancellationToken) is null)
+        if (await store.FindAsync(id, cancellationToken) is not { } key)
         {
             return OpenAIErrorResult.NotFound($"No API key with id '{id}'.");
         }
-        return TypedResults.Ok(await BalanceOfAsync(id, balances, cancellationToken));
+        return TypedResults.Ok(await BalanceOfAsync(key, plans, balances, cancellationToken));
     }
 
     /// <summary>Usage over the last <paramref name="days"/> UTC days, optionally for one key, grouped by any of
@@ -244,11 +245,13 @@ public static class AdminEndpoints
         return TypedResults.Ok(new UsageReport(since, until, data, totals));
     }
 
-    private static async Task<BalanceView> BalanceOfAsync(string id, IBalanceStore balances, CancellationToken cancellationToken)
+    private static async Task<BalanceView> BalanceOfAsync(ApiKey key, PlanCatalog plans, IBalanceStore balances, CancellationToken cancellationToken)
     {
+        var id = key.Id;
         var state = await balances.GetAsync(id, cancellationToken);
         var history = await balances.HistoryAsync(id, 50, cancellationToken);
-        return new BalanceView(id, state.Balance.Usd, state.Held.Usd, state.Available.Usd,
+        var billing = plans.Find(key.Plan)?.Billing.ToString().ToLowerInvariant() ?? "unknown";
+        return new BalanceView(id, key.Plan, billing, state.Balance.Usd, state.Held.Usd, state.Available.Usd,
             [.. history.Select(h => new BalanceChangeView(h.Id, h.Time, h.Kind.ToString().ToLowerInvariant(), h.Amount.Usd, h.BalanceAfter.Usd, h.RequestId, h.Note))]);
     }
 }

@@ -52,7 +52,9 @@ public sealed record LimitUsage(string Name, string Scope, int Used, int Limit, 
 public sealed record CreditRequest(decimal? AmountUsd, string? Note);
 
 /// <summary>A key's balance with its newest changes.</summary>
-public sealed record BalanceView(string KeyId, decimal BalanceUsd, decimal HeldUsd, decimal AvailableUsd, IReadOnlyList<BalanceChangeView> History);
+/// <summary>A key's balance. <c>billing</c> is how its plan pays (<c>free</c>, <c>prepaid</c>, <c>unlimited</c>): only a
+/// prepaid plan draws the balance down, so a credit on another plan waits until the key moves to a prepaid one.</summary>
+public sealed record BalanceView(string KeyId, string Plan, string Billing, decimal BalanceUsd, decimal HeldUsd, decimal AvailableUsd, IReadOnlyList<BalanceChangeView> History);
 
 public sealed record BalanceChangeView(long Id, DateTimeOffset Time, string Kind, decimal AmountUsd, decimal BalanceAfterUsd, string? RequestId, string? Note);
 

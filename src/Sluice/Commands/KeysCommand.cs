@@ -56,8 +56,14 @@ internal static class KeysCommand
     {
         var balance = await client.SendAsync(HttpMethod.Post, $"/admin/keys/{Uri.EscapeDataString(id)}/credit",
             JsonContent.Create(new CreditRequest(amount, note), AdminJsonContext.Default.CreditRequest), AdminJsonContext.Default.BalanceView, cancellationToken);
-        Table.Write(Console.Out, ["ID", "BALANCE", "HELD", "AVAILABLE"],
-            [[balance.KeyId, Table.Usd(balance.BalanceUsd), Table.Usd(balance.HeldUsd), Table.Usd(balance.AvailableUsd)]]);
+        Table.Write(Console.Out, ["ID", "PLAN", "BALANCE", "HELD", "AVAILABLE"],
+            [[balance.KeyId, balance.Plan, Table.Usd(balance.BalanceUsd), Table.Usd(balance.HeldUsd), Table.Usd(balance.AvailableUsd)]]);
+        if (balance.Billing != "prepaid")
+        {
+            Console.WriteLine();
+            Console.WriteLine($"Note: plan '{balance.Plan}' is not prepaid ({balance.Billing}), so its calls do not draw on the balance;" +
+                $" it is used once the key moves to a prepaid plan (sluice keys update {balance.KeyId} --plan <prepaid plan>).");
+        }
         return 0;
     }
 

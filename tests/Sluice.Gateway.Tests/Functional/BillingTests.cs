@@ -44,7 +44,10 @@ public sealed class BillingTests
         using var admin = relay.Gateway.AdminClient();
         using (var credit = await admin.PostAsJsonAsync($"admin/keys/{id}/credit", new { amount_usd = 0.10m, note = "first top-up" }))
         {
-            Assert.Equal(0.10m, (await Json(credit)).GetProperty("balance_usd").GetDecimal());
+            var credited = await Json(credit);
+            Assert.Equal(0.10m, credited.GetProperty("balance_usd").GetDecimal());
+            Assert.Equal("paid", credited.GetProperty("plan").GetString());
+            Assert.Equal("prepaid", credited.GetProperty("billing").GetString());
         }
         // Each call holds (9 prompt + 10 max completion tokens) × $0.001 = $0.019: five fit in $0.10, a sixth does not.
         var statuses = new ConcurrentBag<HttpStatusCode>();
