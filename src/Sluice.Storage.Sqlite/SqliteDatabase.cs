@@ -24,10 +24,16 @@ public sealed class SqliteDatabase
 
     public string Path { get; }
 
+    /// <summary>Opens a connection (from the pool) with <c>synchronous=NORMAL</c>: that setting belongs to each
+    /// connection, not to the file, and a connection the pool had to create anew would otherwise start at <c>FULL</c>
+    /// and sync the write-ahead log at every commit while the others do not.</summary>
     public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
+        await using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA synchronous=NORMAL;";
+        await pragma.ExecuteNonQueryAsync(cancellationToken);
         return connection;
     }
 
@@ -37,7 +43,7 @@ public sealed class SqliteDatabase
         await using var connection = await OpenAsync(cancellationToken);
         await using (var pragma = connection.CreateCommand())
         {
-            pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
+            pragma.CommandText = "PRAGMA journal_mode=WAL;";
             await pragma.ExecuteNonQueryAsync(cancellationToken);
         }
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
