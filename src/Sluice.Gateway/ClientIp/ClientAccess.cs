@@ -51,8 +51,14 @@ public sealed partial class ClientAccess : IDisposable
 
     private void Reload()
     {
-        var options = new ClientIpOptions();
-        _configuration.GetSection(ClientIpOptions.Section).Bind(options);
+        // Only the two lists: strings always bind, so a mistake elsewhere in the file (read at start-up only) cannot
+        // throw here, on the thread that saw the file change.
+        var section = _configuration.GetSection(ClientIpOptions.Section);
+        var options = new ClientIpOptions
+        {
+            Allow = section.GetSection(nameof(ClientIpOptions.Allow)).Get<List<string>>() ?? [],
+            Deny = section.GetSection(nameof(ClientIpOptions.Deny)).Get<List<string>>() ?? [],
+        };
         var errors = new List<string>();
         var lists = Lists.From(options, errors);
         if (errors.Count > 0)

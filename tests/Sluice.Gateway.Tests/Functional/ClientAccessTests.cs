@@ -108,7 +108,8 @@ public sealed class ClientAccessTests
             using var client = gateway.ClientFrom(4, key);
             Assert.Equal(HttpStatusCode.OK, await StatusAsync(client));
 
-            WriteDeny(file, ["127.0.0.4"]);
+            // A setting beside the lists that cannot be read (other settings are read at start-up only) does not stop them.
+            File.WriteAllText(file, """{"Sluice":{"ClientIp":{"Ipv4PrefixLength":"abc","Deny":["127.0.0.4"]}}}""");
             Assert.Equal(HttpStatusCode.Forbidden, await StatusOnceItIsAsync(client, HttpStatusCode.Forbidden));
 
             // A broken list (and a valid entry beside it that would let the client back in) changes nothing.
