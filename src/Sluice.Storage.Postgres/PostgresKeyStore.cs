@@ -68,41 +68,11 @@ public sealed class PostgresKeyStore : IKeyStore
         return keys.Count == 0 ? null : keys[0];
     }
 
-    public async Task<ApiKey?> RevokeAsync(string id, DateTimeOffset at, CancellationToken cancellationToken)
-    {
-        var keys = await _database.RunAsync(async (connection, token) =>
-        {
-            await using var batch = new NpgsqlBatch(connection);
-            batch.BatchCommands.Add(Command($"""
-                WITH next AS ({TakeVersion} AND EXISTS (SELECT 1 FROM api_keys WHERE id = $1) RETURNING value)
-                UPDATE api_keys SET revoked = COALESCE(revoked, $2), version = next.value
-                  FROM next
-                 WHERE id = $1
-                RETURNING {Columns}
-                """, id, Timestamp(at)));
-            batch.BatchCommands.Add(Command(Notify + " AND EXISTS (SELECT 1 FROM api_keys WHERE id = $1)", id));
-            return await ReadAsync(batch, token);
-        }, cancellationToken);
-        return keys.Count == 0 ? null : keys[0];
-    }
+    public Task<ApiKey?> RevokeAsync(string id, DateTimeOffset at, CancellationToken cancellationToken) =>
+        ChangeAsync(id, "revoked = COALESCE(revoked, $2)", [Timestamp(at)], cancellationToken);
 
-    public async Task<ApiKey?> UpdateAsync(string id, string? name, string? plan, CancellationToken cancellationToken)
-    {
-        var keys = await _database.RunAsync(async (connection, token) =>
-        {
-            await using var batch = new NpgsqlBatch(connection);
-            batch.BatchCommands.Add(Command($"""
-                WITH next AS ({TakeVersion} AND EXISTS (SELECT 1 FROM api_keys WHERE id = $1) RETURNING value)
-                UPDATE api_keys SET name = COALESCE($2, name), plan = COALESCE($3, plan), version = next.value
-                  FROM next
-                 WHERE id = $1
-                RETURNING {Columns}
-                """, id, Text(name), Text(plan)));
-            batch.BatchCommands.Add(Command(Notify + " AND EXISTS (SELECT 1 FROM api_keys WHERE id = $1)", id));
-            return await ReadAsync(batch, token);
-        }, cancellationToken);
-        return keys.Count == 0 ? null : keys[0];
-    }
+    public Task<ApiKey?> UpdateAsync(string id, string? name, string? plan, CancellationToken cancellationToken) =>
+        ChangeAsync(id, "name = COALESCE($2, name), plan = COALESCE($3, plan)", [Text(name), Text(plan)], cancellationToken);
 
     public Task<IReadOnlyList<ApiKey>> ChangedSinceAsync(long version, CancellationToken cancellationToken) =>
         QueryAsync($"SELECT {Columns} FROM api_keys WHERE version > $1 ORDER BY version", [version], cancellationToken);
@@ -162,6 +132,26 @@ public sealed class PostgresKeyStore : IKeyStore
             batch.BatchCommands.Add(Command(sql, values));
             return await ReadAsync(batch, token);
         }, cancellationToken);
+
+    /// <summary>Applies <paramref name="assignments"/> (parameters from <c>$2</c>) to one key under a new version and
+    /// tells the other instances; null when there is no such key (then nothing changes, the version included).</summary>
+    private async Task<ApiKey?> ChangeAsync(string id, string assignments, object[] values, CancellationToken cancellationToken)
+    {
+        var keys = await _database.RunAsync(async (connection, token) =>
+        {
+            await using var batch = new NpgsqlBatch(connection);
+            batch.BatchCommands.Add(Command($"""
+                WITH next AS ({TakeVersion} AND EXISTS (SELECT 1 FROM api_keys WHERE id = $1) RETURNING value)
+                UPDATE api_keys SET {assignments}, version = next.value
+                  FROM next
+                 WHERE id = $1
+                RETURNING {Columns}
+                """, [id, .. values]));
+            batch.BatchCommands.Add(Command(Notify + " AND EXISTS (SELECT 1 FROM api_keys WHERE id = $1)", id));
+            return await ReadAsync(batch, token);
+        }, cancellationToken);
+        return keys.Count == 0 ? null : keys[0];
+    }
 
     private static NpgsqlBatchCommand Command(string sql, params object[] values)
     {

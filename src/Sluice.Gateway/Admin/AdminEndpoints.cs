@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -45,14 +46,10 @@ public static class AdminEndpoints
     internal static async Task<Results<Created<CreatedKey>, OpenAIErrorResult>> CreateKeyAsync(
         HttpContext context, IKeyStore store, KeyDirectory directory, PlanCatalog plans, TimeProvider time)
     {
-        CreateKeyRequest? request;
-        try
+        var (request, unreadable) = await ReadJsonAsync(context, AdminJsonContext.Default.CreateKeyRequest, "{\"name\":\"alice\",\"plan\":\"free\"}");
+        if (unreadable is not null)
         {
-            request = await JsonSerializer.DeserializeAsync(context.Request.Body, AdminJsonContext.Default.CreateKeyRequest, context.RequestAborted);
-        }
-        catch (JsonException)
-        {
-            return OpenAIErrorResult.BadRequest("The body must be JSON like {\"name\":\"alice\",\"plan\":\"free\"}.", null);
+            return unreadable;
         }
         var name = request?.Name?.Trim();
         if (!IsValidName(name))
@@ -103,14 +100,10 @@ public static class AdminEndpoints
     internal static async Task<Results<Ok<KeyView>, OpenAIErrorResult>> UpdateKeyAsync(
         string id, HttpContext context, IKeyStore store, KeyDirectory directory, PlanCatalog plans)
     {
-        UpdateKeyRequest? request;
-        try
+        var (request, unreadable) = await ReadJsonAsync(context, AdminJsonContext.Default.UpdateKeyRequest, "{\"plan\":\"pro\"} or {\"name\":\"alice\"}");
+        if (unreadable is not null)
         {
-            request = await JsonSerializer.DeserializeAsync(context.Request.Body, AdminJsonContext.Default.UpdateKeyRequest, context.RequestAborted);
-        }
-        catch (JsonException)
-        {
-            return OpenAIErrorResult.BadRequest("The body must be JSON like {\"plan\":\"pro\"} or {\"name\":\"alice\"}.", null);
+            return unreadable;
         }
         var name = request?.Name?.Trim();
         var planName = request?.Plan?.Trim();
@@ -144,6 +137,19 @@ public static class AdminEndpoints
         return TypedResults.Ok(KeyView.From(updated));
     }
 
+    /// <summary>The request's JSON body, or the 400 for a body that is not JSON of that shape.</summary>
+    private static async Task<(T? Value, OpenAIErrorResult? Error)> ReadJsonAsync<T>(HttpContext context, JsonTypeInfo<T> type, string example)
+    {
+        try
+        {
+            return (await JsonSerializer.DeserializeAsync(context.Request.Body, type, context.RequestAborted), null);
+        }
+        catch (JsonException)
+        {
+            return (default, OpenAIErrorResult.BadRequest($"The body must be JSON like {example}.", null));
+        }
+    }
+
     private static bool IsValidName([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? name) => !string.IsNullOrEmpty(name) && name.Length <= 200 && !name.Any(char.IsControl);
 
     private static OpenAIErrorResult NameRequired() =>
@@ -167,14 +173,10 @@ public static class AdminEndpoints
     internal static async Task<Results<Ok<BalanceView>, OpenAIErrorResult>> CreditAsync(
         string id, HttpContext context, IKeyStore store, IBalanceStore balances, PlanCatalog plans, TimeProvider time)
     {
-        CreditRequest? request;
-        try
+        var (request, unreadable) = await ReadJsonAsync(context, AdminJsonContext.Default.CreditRequest, "{\"amount_usd\": 5.00, \"note\": \"top-up\"}");
+        if (unreadable is not null)
         {
-            request = await JsonSerializer.DeserializeAsync(context.Request.Body, AdminJsonContext.Default.CreditRequest, context.RequestAborted);
-        }
-        catch (JsonException)
-        {
-            return OpenAIErrorResult.BadRequest("The body must be JSON like {\"amount_usd\": 5.00, \"note\": \"top-up\"}.", null);
+            return unreadable;
         }
         if (request?.AmountUsd is not { } amount || amount <= 0 || amount > 1_000_000 || decimal.Round(amount, 9) != amount)
         {
