@@ -14,6 +14,8 @@ namespace Sluice.Gateway.Admin;
 /// </summary>
 public sealed partial class AdminToken : IHostedService
 {
+    private static readonly UTF8Encoding NoByteOrderMark = new(encoderShouldEmitUTF8Identifier: false);
+
     private readonly AdminOptions _options;
     private readonly DataDirectory _dataDirectory;
     private readonly ILogger _logger;
@@ -64,7 +66,14 @@ public sealed partial class AdminToken : IHostedService
         if (File.Exists(path))
         {
             created = false;
-            return File.ReadAllText(path).Trim();
+            var bytes = File.ReadAllBytes(path);
+            var text = Encoding.UTF8.GetString(bytes).TrimStart('\uFEFF').Trim();
+            if (bytes.AsSpan().StartsWith(Encoding.UTF8.Preamble))
+            {
+                // Written with a byte-order mark before 2026-11-30, which a shell reading the file would send: drop it.
+                File.WriteAllText(path, text + "\n", NoByteOrderMark);
+            }
+            return text;
         }
         var token = ApiKeySecret.NewId("sluice-admin-") + ApiKeySecret.NewId("");
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
@@ -72,7 +81,8 @@ public sealed partial class AdminToken : IHostedService
         {
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
-        using (var writer = new StreamWriter(path, Encoding.UTF8, options))
+        // No byte-order mark: the file is read by shells too (`Bearer $(cat data/admin-token)`), which would send it.
+        using (var writer = new StreamWriter(path, NoByteOrderMark, options))
         {
             writer.WriteLine(token);
         }

@@ -205,6 +205,26 @@ public sealed class AdminApiTests
     }
 
     [Fact]
+    public void TokenFileWithByteOrderMark_IsReadWithoutIt_AndRewrittenPlain()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "sluice-token-" + Guid.NewGuid().ToString("N"));
+        File.WriteAllText(path, "sluice-admin-abc123\n", new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        try
+        {
+            Assert.Equal("sluice-admin-abc123", Admin.AdminToken.ReadOrCreate(path, out var created));
+
+            Assert.False(created);
+            Assert.Equal("sluice-admin-abc123\n"u8.ToArray(), File.ReadAllBytes(path));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public async Task GeneratedAdminToken_IsWrittenOwnerOnly_AndWorks()
     {
         await using var fake = await FakeUpstream.FakeUpstreamServer.StartAsync(new FakeUpstream.FakeUpstreamOptions());
@@ -213,7 +233,11 @@ public sealed class AdminApiTests
 
         Assert.True(File.Exists(path));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
-        using var client = gateway.ClientFrom(2, (await File.ReadAllTextAsync(path)).Trim());
+        // The token as a shell reads it (`Bearer $(cat data/admin-token)`): every byte of the file, no byte-order mark
+        // skipped, only the final line break dropped.
+        var bytes = await File.ReadAllBytesAsync(path);
+        Assert.Matches("^sluice-admin-[0-9A-Za-z]+\n$", System.Text.Encoding.Latin1.GetString(bytes));
+        using var client = gateway.ClientFrom(2, System.Text.Encoding.Latin1.GetString(bytes).TrimEnd('\n'));
         using var response = await client.GetAsync("admin/keys");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
