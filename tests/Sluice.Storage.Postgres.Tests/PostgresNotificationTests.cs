@@ -67,7 +67,7 @@ public sealed class PostgresNotificationTests
     }
 
     [Fact]
-    public async Task KeyAddedAndRevokedThroughAnotherInstance_ReachesTheDirectoryWithinOneSecond()
+    public async Task KeyAddedMovedAndRevokedThroughAnotherInstance_ReachesTheDirectoryWithinOneSecond()
     {
         await using var database = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync();
         await using var writer = new PostgresDatabase(database.ConnectionString);
@@ -78,6 +78,9 @@ public sealed class PostgresNotificationTests
 
         var added = await store.AddAsync(NewApiKey.Create("alice", "free", DateTimeOffset.UnixEpoch).Key, CancellationToken.None);
         await TimeUntilAsync(() => other.Directory.Find(added.Hash) is not null, OneSecond, "the new key reaching the other instance");
+
+        await store.UpdateAsync(added.Id, null, "pro", CancellationToken.None);
+        await TimeUntilAsync(() => other.Directory.Find(added.Hash)?.Plan == "pro", OneSecond, "the plan change reaching the other instance");
 
         await store.RevokeAsync(added.Id, DateTimeOffset.UnixEpoch.AddDays(1), CancellationToken.None);
         await TimeUntilAsync(() => other.Directory.Find(added.Hash)?.IsRevoked == true, OneSecond, "the revocation reaching the other instance");

@@ -59,6 +59,9 @@ public sealed class KeysCommandTests : IAsyncLifetime
         var renamed = await SluiceProcess.RunAsync(["keys", "update", id, "--name", "alice smith", .. Common()]);
         Assert.True(renamed.ExitCode == 0, renamed.Errors);
         Assert.Contains("alice smith", renamed.Output, StringComparison.Ordinal);
+        var nothing = await SluiceProcess.RunAsync(["keys", "update", id, .. Common()]);
+        Assert.Equal(2, nothing.ExitCode);
+        Assert.Contains("Nothing to change", nothing.Errors, StringComparison.Ordinal);
         var badPlan = await SluiceProcess.RunAsync(["keys", "update", id, "--plan", "gold", .. Common()]);
         Assert.Equal(1, badPlan.ExitCode);
         Assert.Contains("There is no plan 'gold'", badPlan.Errors, StringComparison.Ordinal);

@@ -113,7 +113,7 @@ public static class AdminEndpoints
         }
         if (name is not null && !IsValidName(name))
         {
-            return NameRequired();
+            return OpenAIErrorResult.BadRequest("'name' must be a label of 1 to 200 characters, without control characters (line breaks, tabs, escapes).", "name");
         }
         if (planName is not null && plans.Find(planName) is null)
         {

@@ -41,11 +41,22 @@ public sealed partial class ClientAccess : IDisposable
         {
             return lists.Allow.IsEmpty;
         }
+        if (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && address.ScopeId != 0)
+        {
+            // A link-local peer's zone (fe80::1%2) is not part of the address an operator writes in a list.
+            address = new IPAddress(address.GetAddressBytes());
+        }
         return (lists.Allow.IsEmpty || lists.Allow.Contains(address)) && !lists.Deny.Contains(address);
     }
 
-    /// <summary>Adds an error for every entry of the allow and deny lists that is not an address or CIDR network.</summary>
-    internal static void Validate(ClientIpOptions options, List<string> errors) => Lists.From(options, errors);
+    /// <summary>Adds an error for every entry of the allow and deny lists that is not an address or CIDR network, and for
+    /// a list written as a single value.</summary>
+    internal static void Validate(IConfigurationSection section, ClientIpOptions options, List<string> errors)
+    {
+        IpNetworks.RequireList(section, nameof(ClientIpOptions.Allow), errors);
+        IpNetworks.RequireList(section, nameof(ClientIpOptions.Deny), errors);
+        Lists.From(options, errors);
+    }
 
     public void Dispose() => _reload.Dispose();
 
@@ -60,23 +71,36 @@ public sealed partial class ClientAccess : IDisposable
             Deny = section.GetSection(nameof(ClientIpOptions.Deny)).Get<List<string>>() ?? [],
         };
         var errors = new List<string>();
-        var lists = Lists.From(options, errors);
+        Validate(section, options, errors);
+        var lists = Lists.From(options, []);
         if (errors.Count > 0)
         {
             LogReloadRefused(_logger, string.Join(" ", errors));
             return;
         }
-        if (lists.SameEntries(_lists))
+        var previous = _lists;
+        if (lists.SameEntries(previous))
         {
             return;
         }
         _lists = lists;
+        if (lists.Allow.IsEmpty && lists.Deny.IsEmpty)
+        {
+            // Also what a deleted settings file (or one .NET could not parse) looks like: say so loudly.
+            LogCleared(_logger, previous.Allow.Count, previous.Deny.Count);
+            return;
+        }
         LogReloaded(_logger, lists.Allow.Count, lists.Deny.Count);
     }
 
     [LoggerMessage(EventId = 90, EventName = "ClientAccessReloaded", Level = LogLevel.Information,
         Message = "Client access lists changed: {Allow} allowed networks (0: everyone), {Deny} denied networks")]
     private static partial void LogReloaded(ILogger logger, int allow, int deny);
+
+    [LoggerMessage(EventId = 92, EventName = "ClientAccessCleared", Level = LogLevel.Warning,
+        Message = "Client access lists are now empty: every client may use the relay (before: {Allow} allowed networks, {Deny} denied networks). " +
+                  "If that was not meant, check that the settings file is there and is valid JSON.")]
+    private static partial void LogCleared(ILogger logger, int allow, int deny);
 
     [LoggerMessage(EventId = 91, EventName = "ClientAccessReloadRefused", Level = LogLevel.Error,
         Message = "The changed client access lists are not valid, the previous lists stay in force: {Errors}")]

@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Configuration;
 
 namespace Sluice.Gateway.ClientIp;
 
@@ -21,6 +22,17 @@ internal static class IpNetworks
             }
         }
         return [.. networks];
+    }
+
+    /// <summary>A list written as one value (<c>Sluice:ClientIp:Deny=1.2.3.4</c>, or <c>"Deny": "1.2.3.4"</c>) binds to an
+    /// empty list without a word; that is an error, so that a deny list is never dropped silently.</summary>
+    public static void RequireList(IConfigurationSection section, string name, List<string> errors)
+    {
+        // An empty JSON array ("Deny": []) reads as an empty value: that is an empty list, not a mistake.
+        if (section.GetSection(name).Value is { Length: > 0 } value)
+        {
+            errors.Add($"{ClientIpOptions.Section}:{name} must be a list: write {ClientIpOptions.Section}:{name}:0={value} (and :1, :2, … for more), or a JSON array (was the single value '{value}').");
+        }
     }
 
     public static bool Contains(IPNetwork[] networks, IPAddress address)

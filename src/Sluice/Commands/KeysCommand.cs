@@ -129,6 +129,11 @@ internal static class KeysCommand
 
     private static async Task<int> UpdateAsync(AdminClient client, string id, string? name, string? plan, CancellationToken cancellationToken)
     {
+        if (name is null && plan is null)
+        {
+            await Console.Error.WriteLineAsync("Nothing to change: give --name, --plan or both.");
+            return 2;
+        }
         var key = await client.SendAsync(HttpMethod.Patch, "/admin/keys/" + Uri.EscapeDataString(id),
             JsonContent.Create(new UpdateKeyRequest(name, plan), AdminJsonContext.Default.UpdateKeyRequest), AdminJsonContext.Default.KeyView, cancellationToken);
         Table.Write(Console.Out, ["ID", "NAME", "PLAN", "KEY", "CREATED", "STATUS"],

@@ -92,7 +92,7 @@ public sealed class ClientIpResolverTests
     [Fact]
     public void Validator_ListsEveryBadEntry()
     {
-        var result = new ClientIpOptionsValidator().Validate(null, new ClientIpOptions { TrustedProxies = ["nonsense", "10.0.0.0/99", "10.0.0.1"], Ipv6PrefixLength = 3 });
+        var result = new ClientIpOptionsValidator(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build()).Validate(null, new ClientIpOptions { TrustedProxies = ["nonsense", "10.0.0.0/99", "10.0.0.1"], Ipv6PrefixLength = 3 });
         Assert.True(result.Failed);
         Assert.Equal(3, result.Failures!.Count());
     }

@@ -159,7 +159,7 @@ public sealed class AdminApiTests
     [Theory]
     [InlineData("{\"plan\":\"gold\"}", HttpStatusCode.BadRequest, "There is no plan 'gold'")]
     [InlineData("{}", HttpStatusCode.BadRequest, "Nothing to change")]
-    [InlineData("{\"name\":\"  \"}", HttpStatusCode.BadRequest, "'name' is required")]
+    [InlineData("{\"name\":\"  \"}", HttpStatusCode.BadRequest, "'name' must be a label of 1 to 200 characters")]
     [InlineData("{\"plan\":", HttpStatusCode.BadRequest, "The body must be JSON")]
     public async Task PatchKey_BadChange_IsOpenAIShaped400_AndChangesNothing(string body, HttpStatusCode status, string message)
     {

@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Sluice.FakeUpstream;
 using Sluice.Testing.Gateway;
 
@@ -103,7 +105,8 @@ public sealed class ClientAccessTests
         try
         {
             await using var fake = await FakeUpstreamServer.StartAsync(new FakeUpstreamOptions());
-            await using var gateway = await GatewayHost.StartAsync(fake.BaseUrl, settingsFile: file);
+            var log = new EventLog();
+            await using var gateway = await GatewayHost.StartAsync(fake.BaseUrl, services: s => s.AddSingleton<ILoggerProvider>(log), settingsFile: file);
             var (_, key) = await gateway.CreateKeyAsync();
             using var client = gateway.ClientFrom(4, key);
             Assert.Equal(HttpStatusCode.OK, await StatusAsync(client));
@@ -114,16 +117,29 @@ public sealed class ClientAccessTests
 
             // A broken list (and a valid entry beside it that would let the client back in) changes nothing.
             WriteDeny(file, ["127.0.0.99", "not-an-address"]);
-            await Task.Delay(TimeSpan.FromSeconds(1.5));
+            Assert.True(await log.WaitForAsync("ClientAccessReloadRefused"), "the broken list was never read");
             Assert.Equal(HttpStatusCode.Forbidden, await StatusAsync(client));
 
+            // Emptied (as a deleted or unreadable file also looks): everyone is let in, with a warning.
             WriteDeny(file, []);
             Assert.Equal(HttpStatusCode.OK, await StatusOnceItIsAsync(client, HttpStatusCode.OK));
+            Assert.True(await log.WaitForAsync("ClientAccessCleared"));
         }
         finally
         {
             File.Delete(file);
         }
+    }
+
+    [Fact]
+    public async Task ListWrittenAsOneValue_StopsTheStart_InsteadOfLettingEveryoneIn()
+    {
+        await using var fake = await FakeUpstreamServer.StartAsync(new FakeUpstreamOptions());
+
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() =>
+            GatewayHost.StartAsync(fake.BaseUrl, new Dictionary<string, string?> { ["Sluice:ClientIp:Deny"] = "203.0.113.9" }));
+
+        Assert.Contains("Sluice:ClientIp:Deny must be a list: write Sluice:ClientIp:Deny:0=203.0.113.9", failure.ToString(), StringComparison.Ordinal);
     }
 
     private static void WriteDeny(string file, string[] deny) =>
@@ -133,6 +149,46 @@ public sealed class ClientAccessTests
     {
         using var response = await client.PostAsync("v1/chat/completions", RelayFixture.Chat());
         return response.StatusCode;
+    }
+
+    /// <summary>Log events by name, to wait for what a file change made the gateway do.</summary>
+    private sealed class EventLog : ILoggerProvider, ILogger
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _events = new();
+
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (eventId.Name is { } name)
+            {
+                _events.Enqueue(name);
+            }
+        }
+
+        /// <summary>Whether the event came within 10 s (a bound on a stalled machine, not a speed requirement).</summary>
+        public async Task<bool> WaitForAsync(string name)
+        {
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            while (!_events.Contains(name))
+            {
+                if (waited.Elapsed > TimeSpan.FromSeconds(10))
+                {
+                    return false;
+                }
+                await Task.Delay(50);
+            }
+            return true;
+        }
+
+        public void Dispose()
+        {
+        }
     }
 
     /// <summary>The status once the file watcher has seen the change (at most 10 s: a bound on a stalled machine, not a
