@@ -94,6 +94,42 @@ public sealed class BillingTests
     }
 
     /// <summary>
+    /// A prompt over 64 KB is counted only as far as the key's balance could pay for: a key with nothing left is
+    /// refused without the gateway counting megabytes for it (about 0.3 s of CPU per MB), and is told the call costs
+    /// more than it has. A key that can pay gets the whole prompt counted and held.
+    /// </summary>
+    [Fact]
+    public async Task Prepaid_HugePrompt_IsCountedOnlyAsFarAsTheBalanceReaches()
+    {
+        await using var relay = await RelayFixture.StartAsync(Plans());
+        var (emptyId, empty) = await relay.Gateway.CreateKeyAsync("empty", "paid");
+        var (richId, rich) = await relay.Gateway.CreateKeyAsync("rich", "paid");
+        using var admin = relay.Gateway.AdminClient();
+        (await admin.PostAsJsonAsync($"admin/keys/{emptyId}/credit", new { amount_usd = 0.001m })).Dispose();
+        (await admin.PostAsJsonAsync($"admin/keys/{richId}/credit", new { amount_usd = 500m })).Dispose();
+        static StringContent Huge(int words) => new(
+            $$"""{"model":"gpt-4o-mini","max_tokens":1,"messages":[{"role":"user","content":"{{string.Join(' ', Enumerable.Repeat("hello", words))}}"}]}""",
+            Encoding.UTF8, "application/json");
+
+        using var poor = relay.Gateway.ClientFrom(2, empty);
+        using var refused = await poor.PostAsync("v1/chat/completions", Huge(200_000)); // ~1.2 MB, 200,000 tokens
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        var error = await RelayFixture.ErrorOf(refused);
+        Assert.Equal("insufficient_quota", error.GetProperty("code").GetString());
+        // $0.001 pays for one token at $1,000 per million: the count stopped just past it, far short of 200,000.
+        Assert.Matches(@"can cost more than \$0\.00\d+ \(\d{1,2} or more prompt tokens", error.GetProperty("message").GetString());
+        Assert.Equal("false", refused.Headers.GetValues("x-should-retry").Single());
+        Assert.Equal(0, relay.Upstream.RequestCount);
+        Assert.Equal(0, await relay.UsedAsync(emptyId));
+
+        using var payer = relay.Gateway.ClientFrom(3, rich);
+        using var admitted = await payer.PostAsync("v1/chat/completions", Huge(20_000)); // ~120 KB: over 64 KB, affordable
+        Assert.Equal(HttpStatusCode.OK, admitted.StatusCode);
+        Assert.Equal(1, relay.Upstream.RequestCount);
+    }
+
+    /// <summary>
     /// An upstream that reports nonsense usage (negative, or past any call's size) is not believed: the call is
     /// metered by the tokenizer as if it had reported none, its row lands in the ledger, and its hold settles. Before,
     /// a negative prompt failed the metering (no row, the hold kept for ever) and a negative completion credited the
