@@ -49,13 +49,15 @@ internal sealed class PrepaidHoldMiddleware
         var completion = (long)(feature.MaxTokens ?? price.DefaultMaxTokens) * feature.Choices;
         bool whole, held = false;
         long prompt;
+        Money estimate;
         try
         {
             (prompt, whole) = await CountPromptAsync(context, feature, price, completion);
+            estimate = price.Cost(prompt, 0, completion);
             if (whole)
             {
                 feature.PromptTokens = prompt;
-                held = await _balances.TryHoldAsync(feature.Key!.Id, feature.RequestId, price.Cost(prompt, 0, completion), _time.GetUtcNow(), context.RequestAborted);
+                held = await _balances.TryHoldAsync(feature.Key!.Id, feature.RequestId, estimate, _time.GetUtcNow(), context.RequestAborted);
             }
         }
         catch
@@ -63,7 +65,6 @@ internal sealed class PrepaidHoldMiddleware
             await _limiter.ReleaseAsync(feature.Checks!, feature.Admission!, CancellationToken.None);
             throw;
         }
-        var estimate = price.Cost(prompt, 0, completion);
         if (!held)
         {
             await _limiter.ReleaseAsync(feature.Checks!, feature.Admission!, CancellationToken.None);

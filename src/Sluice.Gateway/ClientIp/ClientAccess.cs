@@ -51,12 +51,7 @@ public sealed partial class ClientAccess : IDisposable
 
     /// <summary>Adds an error for every entry of the allow and deny lists that is not an address or CIDR network, and for
     /// a list written as a single value.</summary>
-    internal static void Validate(IConfigurationSection section, ClientIpOptions options, List<string> errors)
-    {
-        IpNetworks.RequireList(section, nameof(ClientIpOptions.Allow), errors);
-        IpNetworks.RequireList(section, nameof(ClientIpOptions.Deny), errors);
-        Lists.From(options, errors);
-    }
+    internal static void Validate(IConfigurationSection section, ClientIpOptions options, List<string> errors) => Read(section, options, errors);
 
     public void Dispose() => _reload.Dispose();
 
@@ -71,8 +66,7 @@ public sealed partial class ClientAccess : IDisposable
             Deny = section.GetSection(nameof(ClientIpOptions.Deny)).Get<List<string>>() ?? [],
         };
         var errors = new List<string>();
-        Validate(section, options, errors);
-        var lists = Lists.From(options, []);
+        var lists = Read(section, options, errors);
         if (errors.Count > 0)
         {
             LogReloadRefused(_logger, string.Join(" ", errors));
@@ -91,6 +85,15 @@ public sealed partial class ClientAccess : IDisposable
             return;
         }
         LogReloaded(_logger, lists.Allow.Count, lists.Deny.Count);
+    }
+
+    /// <summary>The lists of <paramref name="options"/>; a list written as one value or an entry that does not parse adds
+    /// an error.</summary>
+    private static Lists Read(IConfigurationSection section, ClientIpOptions options, List<string> errors)
+    {
+        IpNetworks.RequireList(section, nameof(ClientIpOptions.Allow), errors);
+        IpNetworks.RequireList(section, nameof(ClientIpOptions.Deny), errors);
+        return Lists.From(options, errors);
     }
 
     [LoggerMessage(EventId = 90, EventName = "ClientAccessReloaded", Level = LogLevel.Information,

@@ -111,16 +111,14 @@ internal static class KeysCommand
     private static async Task<int> ListAsync(AdminClient client, CancellationToken cancellationToken)
     {
         var list = await client.SendAsync(HttpMethod.Get, "/admin/keys", null, AdminJsonContext.Default.KeyList, cancellationToken);
-        var rows = list.Data.Select(k => new[] { k.Id, k.Name, k.Plan, k.Display, Table.Time(k.Created), k.Revoked is { } r ? "revoked " + Table.Time(r) : "active" }).ToList();
-        Table.Write(Console.Out, ["ID", "NAME", "PLAN", "KEY", "CREATED", "STATUS"], rows);
+        Table.Write(Console.Out, KeyColumns, list.Data.Select(k => KeyRow(k.Id, k.Name, k.Plan, k.Display, k.Created, k.Revoked)).ToList());
         return 0;
     }
 
     private static async Task<int> ShowAsync(AdminClient client, string id, CancellationToken cancellationToken)
     {
         var key = await client.SendAsync(HttpMethod.Get, "/admin/keys/" + Uri.EscapeDataString(id), null, AdminJsonContext.Default.KeyDetails, cancellationToken);
-        Table.Write(Console.Out, ["ID", "NAME", "PLAN", "KEY", "CREATED", "STATUS"],
-            [[key.Id, key.Name, key.Plan, key.Display, Table.Time(key.Created), key.Revoked is { } r ? "revoked " + Table.Time(r) : "active"]]);
+        Table.Write(Console.Out, KeyColumns, [KeyRow(key.Id, key.Name, key.Plan, key.Display, key.Created, key.Revoked)]);
         Console.WriteLine();
         var usage = key.Usage.Select(u => new[] { u.Name, $"{u.Used}/{u.Limit}", u.Remaining.ToString(System.Globalization.CultureInfo.InvariantCulture), Table.Window(u.WindowSeconds), u.ResetAt is { } at ? $"{at:yyyy-MM-dd HH:mm:ss}Z (in {Table.Window(u.ResetSeconds)})" : "-" }).ToList();
         Table.Write(Console.Out, ["LIMIT", "USED", "REMAINING", "WINDOW", "NEXT FREE SLOT"], usage);
@@ -136,10 +134,14 @@ internal static class KeysCommand
         }
         var key = await client.SendAsync(HttpMethod.Patch, "/admin/keys/" + Uri.EscapeDataString(id),
             JsonContent.Create(new UpdateKeyRequest(name, plan), AdminJsonContext.Default.UpdateKeyRequest), AdminJsonContext.Default.KeyView, cancellationToken);
-        Table.Write(Console.Out, ["ID", "NAME", "PLAN", "KEY", "CREATED", "STATUS"],
-            [[key.Id, key.Name, key.Plan, key.Display, Table.Time(key.Created), key.Revoked is { } r ? "revoked " + Table.Time(r) : "active"]]);
+        Table.Write(Console.Out, KeyColumns, [KeyRow(key.Id, key.Name, key.Plan, key.Display, key.Created, key.Revoked)]);
         return 0;
     }
+
+    private static readonly string[] KeyColumns = ["ID", "NAME", "PLAN", "KEY", "CREATED", "STATUS"];
+
+    private static string[] KeyRow(string id, string name, string plan, string display, long created, long? revoked) =>
+        [id, name, plan, display, Table.Time(created), revoked is { } r ? "revoked " + Table.Time(r) : "active"];
 
     private static async Task<int> RevokeAsync(AdminClient client, string id, CancellationToken cancellationToken)
     {
