@@ -61,6 +61,11 @@ internal sealed class RelayTransformer : HttpTransformer
         {
             proxyRequest.Headers.TryAddWithoutValidation("Authorization", _authorization);
         }
+        // A body read whole by the inspection step (and perhaps rewritten by metering) goes out from memory with the headers.
+        if (proxyRequest.Content is not null && httpContext.Features.Get<SluiceRequestFeature>() is { Body.IsEmpty: false } feature)
+        {
+            feature.ForwardedBody = BufferedBodyHandler.Use(proxyRequest, feature.Body);
+        }
     }
 
     private static void DropListedIn(IHeaderDictionary headers, Microsoft.Extensions.Primitives.StringValues connection)

@@ -18,7 +18,7 @@ public sealed class UpstreamClient : IDisposable
         DestinationPrefix = baseUrl;
         Authorization = string.IsNullOrEmpty(value.ApiKey) ? null : "Bearer " + value.ApiKey;
         Timeout = value.Timeout;
-        Invoker = new HttpMessageInvoker(new SocketsHttpHandler
+        Invoker = new HttpMessageInvoker(new BufferedBodyHandler(new SocketsHttpHandler
         {
             UseProxy = false,
             AllowAutoRedirect = false,
@@ -28,7 +28,7 @@ public sealed class UpstreamClient : IDisposable
             ConnectTimeout = value.ConnectTimeout,
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
             ActivityHeadersPropagator = new ReverseProxyPropagator(DistributedContextPropagator.Current),
-        }, disposeHandler: true);
+        }), disposeHandler: true);
         RequestConfig = new ForwarderRequestConfig { ActivityTimeout = value.Timeout };
     }
 

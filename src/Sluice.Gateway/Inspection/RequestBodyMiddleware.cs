@@ -88,9 +88,19 @@ internal sealed class RequestBodyMiddleware
         }
         finally
         {
-            // Given back to the pool when the call is over: everything after this step (forwarding, metering) is done with it.
+            // Given back to the pool when the call is over: everything after this step (forwarding, metering) is done with
+            // it, unless an upstream that answered early is still being sent the body (then it is left to the collector).
+            var inFlight = feature.ForwardedBody?.InFlight == true;
             feature.Body = default;
-            body.Dispose();
+            feature.ForwardedBody = null;
+            if (inFlight)
+            {
+                body.Abandon();
+            }
+            else
+            {
+                body.Dispose();
+            }
         }
     }
 
@@ -237,6 +247,9 @@ internal sealed class RequestBodyMiddleware
             ArrayPool<byte>.Shared.Return(Array);
             Array = larger;
         }
+
+        /// <summary>Lets go of the array without giving it back to the pool.</summary>
+        public void Abandon() => Array = [];
 
         public void Dispose()
         {

@@ -218,6 +218,36 @@ public sealed class ForwardingTests
         Assert.Contains("x-ratelimit-remaining-requests", response.Headers.GetValues("Access-Control-Expose-Headers").Single(), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The body Sluice has read goes upstream from memory with its length: a client's chunked upload arrives as one
+    /// body with <c>Content-Length</c> (some providers' front ends refuse chunked requests), byte for byte, its type
+    /// kept; a body larger than the connection's write buffer too.
+    /// </summary>
+    [Theory]
+    [InlineData(100)]
+    [InlineData(300_000)]
+    public async Task ChunkedBody_GoesUpstreamWhole_WithItsLength(int padding)
+    {
+        await using var relay = await RelayFixture.StartAsync();
+        var (_, key) = await relay.Gateway.CreateKeyAsync();
+        using var client = relay.Gateway.ClientFrom(2, key);
+        // The padding is in "user", which no token count reads, so that the free plan's prompt cap does not refuse it.
+        var body = JsonSerializer.Serialize(new { model = "gpt-4o-mini", messages = new[] { new { role = "user", content = "Say hello" } }, user = new string('u', padding) });
+        var content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(body)));
+        content.Headers.ContentType = new("application/json") { CharSet = "utf-8" };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = content };
+        request.Headers.TransferEncodingChunked = true;
+
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var seen = Assert.Single(relay.Upstream.Requests);
+        Assert.Equal(body, seen.BodyText);
+        Assert.Equal(Encoding.UTF8.GetByteCount(body).ToString(System.Globalization.CultureInfo.InvariantCulture), seen.Header("Content-Length"));
+        Assert.Null(seen.Header("Transfer-Encoding"));
+        Assert.Equal("application/json; charset=utf-8", seen.Header("Content-Type"));
+    }
+
     [Fact]
     public async Task InvalidJson_Is400_AndCountsNothing()
     {
