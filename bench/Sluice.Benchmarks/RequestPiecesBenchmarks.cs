@@ -10,6 +10,7 @@ using Sluice.Core.Plans;
 using Sluice.Gateway.Admission;
 using Sluice.Gateway.Hosting;
 using Sluice.Gateway.Inspection;
+using Sluice.Gateway.Logging;
 
 namespace Sluice.Benchmarks;
 
@@ -35,6 +36,7 @@ public class RequestPiecesBenchmarks
     private RequestBodyMiddleware _bodyStep = null!;
     private DefaultHttpContext _bodyRequest = null!;
     private MemoryStream _body = null!;
+    private readonly System.Buffers.ArrayBufferWriter<byte> _logLine = new(512);
 
     [GlobalSetup]
     public void Setup()
@@ -96,6 +98,16 @@ public class RequestPiecesBenchmarks
     /// <summary>SHA-256 of a presented 51-character key (authentication, every request).</summary>
     [Benchmark]
     public KeyHash KeyHashOf() => KeyHash.Of(_secret);
+
+    /// <summary>One access-log line as the gateway writes it (text format), into a reused buffer.</summary>
+    [Benchmark]
+    public int AccessLogLine()
+    {
+        _logLine.ResetWrittenCount();
+        AccessLog.FormatText(_logLine, new AccessLogEntry(
+            SteppingClock.Start, "POST", "/v1/chat/completions", 200, 3.42, _keyId, "203.0.113.7", "gpt-4o-mini", "req_QroyKR4pGVX300000000004"));
+        return _logLine.WrittenCount;
+    }
 
     /// <summary>Finding the key by its hash among 10,000 (authentication, every request).</summary>
     [Benchmark]

@@ -1,5 +1,3 @@
-using System.Net;
-
 namespace Sluice.Gateway.Forwarding;
 
 /// <summary>
@@ -9,20 +7,29 @@ namespace Sluice.Gateway.Forwarding;
 /// that costs one more send to the upstream per call, and the copy loop. The transformer makes the content
 /// (<see cref="Use"/>), this handler puts it in place of YARP's (YARP allows no other content before it sends).
 /// </summary>
+/// <remarks>
+/// The bytes are the inspection step's pooled buffer, given back when the call is over. The content is a
+/// <see cref="ReadOnlyMemoryContent"/>, which is not duplex: <c>SocketsHttpHandler</c> finishes (or abandons) sending
+/// it before it hands back the response, on HTTP/1.1 and HTTP/2 alike, so nothing reads the buffer after forwarding
+/// returns, and the call's timeout covers the send.
+/// </remarks>
 internal sealed class BufferedBodyHandler : DelegatingHandler
 {
-    private static readonly HttpRequestOptionsKey<BufferedBodyContent> Key = new("Sluice.BufferedBody");
+    private static readonly HttpRequestOptionsKey<ReadOnlyMemoryContent> Key = new("Sluice.BufferedBody");
 
     public BufferedBodyHandler(HttpMessageHandler inner)
         : base(inner)
     {
     }
 
-    /// <summary>The content <paramref name="request"/> is to be sent with: <paramref name="body"/>, with the content
-    /// headers YARP copied from the client's request (the length is the body's own).</summary>
-    public static BufferedBodyContent Use(HttpRequestMessage request, ReadOnlyMemory<byte> body)
+    /// <summary>
+    /// Has <paramref name="request"/> sent with <paramref name="body"/>, with the content headers YARP copied from the
+    /// client's request (the length is the body's own). A client's <c>Expect: 100-continue</c> is not passed on: it
+    /// asks the upstream to wait before a body is sent, and this one is here already.
+    /// </summary>
+    public static void Use(HttpRequestMessage request, ReadOnlyMemory<byte> body)
     {
-        var content = new BufferedBodyContent(body);
+        var content = new ReadOnlyMemoryContent(body);
         if (request.Content is { } streamed)
         {
             foreach (var header in streamed.Headers.NonValidated)
@@ -33,8 +40,8 @@ internal sealed class BufferedBodyHandler : DelegatingHandler
                 }
             }
         }
+        request.Headers.Remove("Expect");
         request.Options.Set(Key, content);
-        return content;
     }
 
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -44,58 +51,5 @@ internal sealed class BufferedBodyHandler : DelegatingHandler
             request.Content = content;
         }
         return base.SendAsync(request, cancellationToken);
-    }
-}
-
-/// <summary>
-/// A body in memory that Sluice does not own: the inspection step's pooled buffer. <see cref="InFlight"/> says whether
-/// the connection may still be reading it (an HTTP/2 upstream can answer before the whole body is sent, and the send
-/// then ends in the background); the buffer is not reused while it is.
-/// </summary>
-internal sealed class BufferedBodyContent : HttpContent
-{
-    private readonly ReadOnlyMemory<byte> _body;
-    private int _sending;
-
-    public BufferedBodyContent(ReadOnlyMemory<byte> body)
-    {
-        _body = body;
-    }
-
-    public bool InFlight => Volatile.Read(ref _sending) != 0;
-
-    protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
-    {
-        Interlocked.Increment(ref _sending);
-        try
-        {
-            await stream.WriteAsync(_body, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _sending);
-        }
-    }
-
-    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
-        SerializeToStreamAsync(stream, context, CancellationToken.None);
-
-    protected override void SerializeToStream(Stream stream, TransportContext? context, CancellationToken cancellationToken)
-    {
-        Interlocked.Increment(ref _sending);
-        try
-        {
-            stream.Write(_body.Span);
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _sending);
-        }
-    }
-
-    protected override bool TryComputeLength(out long length)
-    {
-        length = _body.Length;
-        return true;
     }
 }

@@ -64,7 +64,7 @@ internal sealed class RelayTransformer : HttpTransformer
         // A body read whole by the inspection step (and perhaps rewritten by metering) goes out from memory with the headers.
         if (proxyRequest.Content is not null && httpContext.Features.Get<SluiceRequestFeature>() is { Body.IsEmpty: false } feature)
         {
-            feature.ForwardedBody = BufferedBodyHandler.Use(proxyRequest, feature.Body);
+            BufferedBodyHandler.Use(proxyRequest, feature.Body);
         }
     }
 

@@ -42,9 +42,6 @@ public sealed class SluiceRequestFeature
     /// <summary>The JSON body as read (and forwarded), or empty.</summary>
     public ReadOnlyMemory<byte> Body { get; set; }
 
-    /// <summary>The upstream request's content made from <see cref="Body"/>, once forwarding has made it.</summary>
-    internal Forwarding.BufferedBodyContent? ForwardedBody { get; set; }
-
     /// <summary>Which kind of call this is, from its path (chat, embeddings, …).</summary>
     public ModelFamily Family { get; set; } = ModelFamily.Other;
 

@@ -88,19 +88,9 @@ internal sealed class RequestBodyMiddleware
         }
         finally
         {
-            // Given back to the pool when the call is over: everything after this step (forwarding, metering) is done with
-            // it, unless an upstream that answered early is still being sent the body (then it is left to the collector).
-            var inFlight = feature.ForwardedBody?.InFlight == true;
+            // Given back to the pool when the call is over: everything after this step (forwarding, metering) is done with it.
             feature.Body = default;
-            feature.ForwardedBody = null;
-            if (inFlight)
-            {
-                body.Abandon();
-            }
-            else
-            {
-                body.Dispose();
-            }
+            body.Dispose();
         }
     }
 
@@ -247,9 +237,6 @@ internal sealed class RequestBodyMiddleware
             ArrayPool<byte>.Shared.Return(Array);
             Array = larger;
         }
-
-        /// <summary>Lets go of the array without giving it back to the pool.</summary>
-        public void Abandon() => Array = [];
 
         public void Dispose()
         {

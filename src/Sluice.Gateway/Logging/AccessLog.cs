@@ -169,7 +169,7 @@ public sealed class AccessLog : IHostedService, IDisposable
         pending.ResetWrittenCount();
     }
 
-    private static void FormatText(ArrayBufferWriter<byte> buffer, in AccessLogEntry entry)
+    internal static void FormatText(ArrayBufferWriter<byte> buffer, in AccessLogEntry entry)
     {
         // ISO 8601 round-trip form, e.g. 2026-11-29T09:14:16.1234567Z (the runtime formats it without parsing a pattern).
         AppendFormatted(buffer, entry.Time.UtcDateTime, "O");
