@@ -16,8 +16,16 @@ public sealed class LimiterMetrics
     private static readonly double[] Buckets =
         [0.000_01, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.000_75, 0.001, 0.001_5, 0.002, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
+    /// <summary>The <c>backend</c> of a decision: the embedded limiter alone, Redis, or (while Redis is unavailable) the
+    /// outage policy's local limiter, open or closed.</summary>
+    public const string Embedded = "embedded";
+    public const string Redis = "redis";
+    public const string Local = "local";
+    public const string Open = "open";
+    public const string Closed = "closed";
+
     /// <summary>The backends a decision can come from; each has an admitted and a refused count.</summary>
-    private static readonly string[] Backends = ["embedded", "redis", "local", "open", "closed"];
+    private static readonly string[] Backends = [Embedded, Redis, Local, Open, Closed];
 
     private static readonly KeyValuePair<string, object?>[][] DecisionTags =
         [.. Backends.SelectMany(backend => new[] { true, false }.Select(admitted => new[]

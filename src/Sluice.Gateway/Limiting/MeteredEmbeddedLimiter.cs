@@ -11,8 +11,6 @@ namespace Sluice.Gateway.Limiting;
 /// </summary>
 public sealed class MeteredEmbeddedLimiter : IRequestLimiter
 {
-    public const string Backend = "embedded";
-
     private readonly InMemoryRequestLimiter _limiter;
     private readonly LimiterMetrics _metrics;
 
@@ -26,7 +24,7 @@ public sealed class MeteredEmbeddedLimiter : IRequestLimiter
     {
         var started = Stopwatch.GetTimestamp();
         var result = _limiter.TryAdmit(checks.Span);
-        _metrics.Decided(Backend, result.Admitted, started);
+        _metrics.Decided(LimiterMetrics.Embedded, result.Admitted, started);
         return ValueTask.FromResult(result);
     }
 

@@ -18,8 +18,8 @@ namespace Sluice.Gateway.Limiting;
 /// </summary>
 internal sealed partial class ResilientRequestLimiter : IRequestLimiter
 {
-    private const string Shared = "redis";
-    private const string Local = "local";
+    private const string Shared = LimiterMetrics.Redis;
+    private const string Local = LimiterMetrics.Local;
 
     private readonly IRequestLimiter _shared;
     private readonly InMemoryRequestLimiter _local;
@@ -130,10 +130,10 @@ internal sealed partial class ResilientRequestLimiter : IRequestLimiter
                 {
                     states[i] = new CounterState(checks[i].Policy, 0, 0, 0);
                 }
-                _metrics.Decided("open", admitted: true, started);
+                _metrics.Decided(LimiterMetrics.Open, admitted: true, started);
                 return new AdmissionResult(true, states, 0);
             case LimiterOutagePolicy.Closed:
-                _metrics.Decided("closed", admitted: false, started);
+                _metrics.Decided(LimiterMetrics.Closed, admitted: false, started);
                 throw new LimiterUnavailableException("The shared rate limiter (Redis) is unavailable.") { RetryAfter = _breakDuration };
             default:
                 var result = _local.TryAdmit(checks);
