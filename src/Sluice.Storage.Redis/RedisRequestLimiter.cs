@@ -63,6 +63,13 @@ public sealed partial class RedisRequestLimiter : IRequestLimiter
         return (int)(long)reply[0];
     }
 
+    /// <summary>
+    /// Loads the script on every server the connection knows (at start, so that the first decision does not pay the
+    /// NOSCRIPT reply and a second round trip). Decisions still load it themselves after a flush or a restart.
+    /// </summary>
+    public static Task LoadScriptAsync(IConnectionMultiplexer redis) =>
+        Task.WhenAll(redis.GetServers().Where(server => server.IsConnected).Select(server => server.ScriptLoadAsync(Script)));
+
     /// <summary>The Redis key of a counter's log: the prefix, <c>c:</c> and <see cref="CounterKey.ToString"/>, made as one string.</summary>
     public RedisKey KeyOf(CounterKey counter) => counter.Text is not null
         ? string.Concat(_counterPrefix, counter.Scope, "|", counter.Text)

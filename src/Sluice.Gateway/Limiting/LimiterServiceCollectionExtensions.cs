@@ -26,6 +26,7 @@ public static class LimiterServiceCollectionExtensions
         services.AddSingleton<LimiterMetrics>();
         services.AddSingleton<InMemoryRequestLimiter>();
         services.AddHostedService<EmbeddedLimiterPersistence>();
+        services.AddHostedService<RedisScriptLoader>();
         services.AddSingleton<IConnectionMultiplexer>(provider => Connect(provider.GetRequiredService<IOptions<RedisLimiterOptions>>().Value));
         services.AddSingleton<IRequestLimiter>(provider =>
         {

@@ -53,6 +53,25 @@ public sealed class RedisOutageTests : IAsyncLifetime
         Assert.Equal(2, await redis.GetDatabase().ListLengthAsync($"{{outage}}:c:free:key|{id}"));
     }
 
+    /// <summary>The decision script is on the server before the first request, which then needs no second round trip.</summary>
+    [Fact]
+    public async Task Start_LoadsTheScript_BeforeTheFirstDecision()
+    {
+        // INFO is an admin command for the client library.
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(_redis!.Configuration + ",allowAdmin=true");
+        Assert.Equal(0, await CachedScriptsAsync(redis));
+
+        await using var gateway = await Gateway("Closed");
+
+        Assert.Equal(1, await CachedScriptsAsync(redis));
+    }
+
+    private static async Task<int> CachedScriptsAsync(ConnectionMultiplexer redis)
+    {
+        var memory = await redis.GetServers().Single().InfoAsync("memory");
+        return int.Parse(memory.SelectMany(group => group).Single(pair => pair.Key == "number_of_cached_scripts").Value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     [Fact]
     public async Task LocalPolicy_RedisDiesUnderLoad_NoErrorsNoHangs_ThenRedisIsUsedAgainWithoutRestart()
     {
