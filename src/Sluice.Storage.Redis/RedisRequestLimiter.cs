@@ -66,9 +66,14 @@ public sealed partial class RedisRequestLimiter : IRequestLimiter
     /// <summary>
     /// Loads the script on every server the connection knows (at start, so that the first decision does not pay the
     /// NOSCRIPT reply and a second round trip). Decisions still load it themselves after a flush or a restart.
+    /// Returns on how many servers it was loaded: none when none is connected.
     /// </summary>
-    public static Task LoadScriptAsync(IConnectionMultiplexer redis) =>
-        Task.WhenAll(redis.GetServers().Where(server => server.IsConnected).Select(server => server.ScriptLoadAsync(Script)));
+    public static async Task<int> LoadScriptAsync(IConnectionMultiplexer redis)
+    {
+        var connected = redis.GetServers().Where(server => server.IsConnected).ToArray();
+        await Task.WhenAll(connected.Select(server => server.ScriptLoadAsync(Script)));
+        return connected.Length;
+    }
 
     /// <summary>The Redis key of a counter's log: the prefix, <c>c:</c> and <see cref="CounterKey.ToString"/>, made as one string.</summary>
     public RedisKey KeyOf(CounterKey counter) => counter.Text is not null

@@ -35,7 +35,11 @@ internal sealed partial class RedisScriptLoader : IHostedService
         }
         try
         {
-            await RedisRequestLimiter.LoadScriptAsync(_services.GetRequiredService<IConnectionMultiplexer>()).WaitAsync(LoadTimeout, cancellationToken);
+            var loaded = await RedisRequestLimiter.LoadScriptAsync(_services.GetRequiredService<IConnectionMultiplexer>()).WaitAsync(LoadTimeout, cancellationToken);
+            if (loaded == 0)
+            {
+                LogNotLoaded(_logger, "not connected");
+            }
         }
         catch (Exception exception) when (exception is RedisException or TimeoutException)
         {
