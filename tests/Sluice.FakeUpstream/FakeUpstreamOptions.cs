@@ -28,6 +28,11 @@ public sealed class FakeUpstreamOptions
     /// <see cref="FakeUpstreamServer.MaxRecordedRequests"/> are kept. Counters are kept either way.</summary>
     public bool RecordRequests { get; set; } = true;
 
+    /// <summary>Serve HTTPS (HTTP/1.1 and HTTP/2, chosen by ALPN, as api.openai.com does) with a self-signed certificate
+    /// made at start for <c>127.0.0.1</c> and <c>localhost</c>; see <see cref="FakeUpstreamServer.CertificatePem"/>.
+    /// Read once, at start.</summary>
+    public bool Https { get; set; }
+
     /// <summary>Gzip every JSON answer, even for a client that did not ask for it (or asked for <c>identity</c>):
     /// an upstream that does not listen.</summary>
     public bool CompressAlways { get; set; }

@@ -177,6 +177,6 @@ internal sealed class Pipeline(FakeUpstreamServer server)
         {
             target = request.Path.Value + request.QueryString.Value;
         }
-        return new RecordEntry(request.Method, target, headers, body);
+        return new RecordEntry(request.Method, target, headers, body, request.Protocol);
     }
 }

@@ -3,7 +3,7 @@ using System.CommandLine;
 namespace Sluice.FakeUpstream;
 
 /// <summary><c>Sluice.FakeUpstream [--port N] [--latency-ms N] [--chunk-delay-ms N] [--reply-words N] [--api-key KEY]
-/// [--no-record] [--quiet]</c>: runs the fake on 127.0.0.1 until Ctrl-C or SIGTERM.</summary>
+/// [--no-record] [--quiet] [--https [--certificate-out FILE]]</c>: runs the fake on 127.0.0.1 until Ctrl-C or SIGTERM.</summary>
 internal static class Program
 {
     public static Task<int> Main(string[] args)
@@ -15,6 +15,8 @@ internal static class Program
         var apiKey = new Option<string?>("--api-key") { Description = "Require 'Authorization: Bearer <key>'; else OpenAI's 401." };
         var noRecord = new Option<bool>("--no-record") { Description = "Do not keep request headers and bodies (for load tests)." };
         var quiet = new Option<bool>("--quiet") { Description = "No line per request on stdout." };
+        var https = new Option<bool>("--https") { Description = "Serve HTTPS (HTTP/1.1 and HTTP/2) with a self-signed certificate made at start." };
+        var certificateOut = new Option<FileInfo?>("--certificate-out") { Description = "With --https: write the certificate (PEM) here, for a client to trust." };
         port.Validators.Add(result =>
         {
             if (result.GetValueOrDefault<int>() is < 0 or > 65535)
@@ -35,8 +37,15 @@ internal static class Program
 
         var root = new RootCommand("A fake OpenAI-compatible upstream for Sluice's tests, demos and load tests.")
         {
-            port, latency, chunkDelay, replyWords, apiKey, noRecord, quiet,
+            port, latency, chunkDelay, replyWords, apiKey, noRecord, quiet, https, certificateOut,
         };
+        root.Validators.Add(result =>
+        {
+            if (result.GetValue(certificateOut) is not null && !result.GetValue(https))
+            {
+                result.AddError("--certificate-out needs --https.");
+            }
+        });
         root.SetAction(async (result, cancellationToken) =>
         {
             var options = new FakeUpstreamOptions
@@ -48,8 +57,14 @@ internal static class Program
                 ExpectedApiKey = result.GetValue(apiKey),
                 RecordRequests = !result.GetValue(noRecord),
                 Quiet = result.GetValue(quiet),
+                Https = result.GetValue(https),
             };
             await using var server = await FakeUpstreamServer.StartAsync(options, cancellationToken);
+            if (result.GetValue(certificateOut) is { } file && server.CertificatePem is { } pem)
+            {
+                await File.WriteAllTextAsync(file.FullName, pem, cancellationToken);
+                await Console.Out.WriteLineAsync($"certificate written to {file.FullName}");
+            }
             await Console.Out.WriteLineAsync($"fake upstream listening on {server.BaseUrl}");
             await Console.Out.FlushAsync(cancellationToken);
             try

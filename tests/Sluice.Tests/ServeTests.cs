@@ -56,10 +56,12 @@ public sealed class ServeTests : IAsyncLifetime
     {
         var (exitCode, _, errors) = await SluiceProcess.RunAsync(
             "serve", "--urls", "http://127.0.0.1:0", "--data-dir", _dataDir,
-            "--upstream", "not a url", "--trusted-proxy", "nonsense", "--Sluice:Plans:free:Limits:0:Requests=-1");
+            "--upstream", "not a url", "--upstream-ca", Path.Combine(_dataDir, "no-such-ca.pem"), "--trusted-proxy", "nonsense",
+            "--Sluice:Plans:free:Limits:0:Requests=-1");
 
         Assert.Equal(2, exitCode);
-        Assert.Contains("3 problem(s)", errors, StringComparison.Ordinal);
+        Assert.Contains("4 problem(s)", errors, StringComparison.Ordinal);
+        Assert.Contains("Sluice:Upstream:CaCertificate (--upstream-ca)", errors, StringComparison.Ordinal);
         Assert.Contains("Sluice:Upstream:BaseUrl", errors, StringComparison.Ordinal);
         Assert.Contains("TrustedProxies:0", errors, StringComparison.Ordinal);
         Assert.Contains("Limits:0:Requests", errors, StringComparison.Ordinal);

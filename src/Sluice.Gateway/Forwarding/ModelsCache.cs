@@ -67,7 +67,12 @@ internal sealed class ModelsCache
 
     private async Task<Entry> SendAsync(CancellationToken timeout)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, _upstream.DestinationPrefix + "/v1/models");
+        // The forwarded calls' version (YARP's default: HTTP/2 when the upstream offers it), so both share its connections.
+        using var request = new HttpRequestMessage(HttpMethod.Get, _upstream.DestinationPrefix + "/v1/models")
+        {
+            Version = _upstream.RequestConfig.Version ?? System.Net.HttpVersion.Version20,
+            VersionPolicy = _upstream.RequestConfig.VersionPolicy ?? HttpVersionPolicy.RequestVersionOrLower,
+        };
         if (_upstream.Authorization is not null)
         {
             request.Headers.TryAddWithoutValidation("Authorization", _upstream.Authorization);
@@ -82,7 +87,7 @@ internal sealed class ModelsCache
         }
         catch (Exception exception) when (exception is HttpRequestException or OperationCanceledException)
         {
-            ForwardingLog.ModelsFetchFailed(_logger, exception.Message);
+            ForwardingLog.ModelsFetchFailed(_logger, ForwardingLog.Reason(exception));
             return new Entry(0, "", [], 0, exception is OperationCanceledException ? FetchFailure.TimedOut : FetchFailure.Unreachable, null);
         }
     }

@@ -43,7 +43,7 @@ internal sealed class RelayForwarder
         {
             return;
         }
-        ForwardingLog.UpstreamFailed(_logger, context.Request.Method, context.Request.Path.Value ?? "/", error, exception?.Message ?? "no detail");
+        ForwardingLog.UpstreamFailed(_logger, context.Request.Method, context.Request.Path.Value ?? "/", error, ForwardingLog.Reason(exception));
         var feature = context.Features.Get<SluiceRequestFeature>();
         if (feature is not null)
         {

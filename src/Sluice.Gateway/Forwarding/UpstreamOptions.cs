@@ -11,6 +11,11 @@ public sealed class UpstreamOptions
     /// <summary>The operator's provider key, sent in place of the client's key (--upstream-key). Never logged.</summary>
     public string? ApiKey { get; set; }
 
+    /// <summary>A file of certificates (PEM, or one DER certificate) that an https:// upstream's certificate must chain to,
+    /// in place of the system's trust store: for a self-hosted provider behind an internal CA or with a self-signed
+    /// certificate (--upstream-ca). Null: the system's trust store.</summary>
+    public string? CaCertificate { get; set; }
+
     /// <summary>How long the upstream may stay silent (no headers, no bytes of a stream) before the call fails with 504.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(10);
 

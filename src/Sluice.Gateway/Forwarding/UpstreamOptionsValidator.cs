@@ -15,6 +15,21 @@ internal sealed class UpstreamOptionsValidator : IValidateOptions<UpstreamOption
         {
             errors.Add($"{UpstreamOptions.Section}:BaseUrl must not have a query or fragment; was '{options.BaseUrl}'.");
         }
+        if (!string.IsNullOrEmpty(options.CaCertificate))
+        {
+            if (uri is not null && uri.Scheme != Uri.UriSchemeHttps)
+            {
+                errors.Add($"{UpstreamOptions.Section}:CaCertificate (--upstream-ca) is only for an https:// upstream; BaseUrl is '{options.BaseUrl}'.");
+            }
+            try
+            {
+                UpstreamTrust.Load(options.CaCertificate);
+            }
+            catch (InvalidDataException exception)
+            {
+                errors.Add($"{UpstreamOptions.Section}:CaCertificate (--upstream-ca): {exception.Message}");
+            }
+        }
         if (options.Timeout <= TimeSpan.Zero)
         {
             errors.Add($"{UpstreamOptions.Section}:Timeout must be positive (was {options.Timeout}).");

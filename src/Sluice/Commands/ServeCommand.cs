@@ -16,6 +16,7 @@ internal static class ServeCommand
         var dataDir = new Option<string?>("--data-dir") { Description = "Directory for the key database, limiter state and admin token (default ./data)." };
         var upstream = new Option<string?>("--upstream") { Description = "Upstream base URL (default https://api.openai.com)." };
         var upstreamKey = new Option<string?>("--upstream-key") { Description = "The operator's upstream API key, sent in place of users' keys." };
+        var upstreamCa = new Option<string?>("--upstream-ca") { Description = "A PEM file of the CA certificates an https:// upstream must chain to, instead of the system's (a self-hosted provider)." };
         var adminToken = new Option<string?>("--admin-token") { Description = "Token for the admin API (default: generated into <data-dir>/admin-token)." };
         var trustedProxy = new Option<string[]>("--trusted-proxy")
         {
@@ -24,7 +25,7 @@ internal static class ServeCommand
         };
         var redis = new Option<string?>("--redis") { Description = "A StackExchange.Redis connection string: keep limiter state in Redis, shared by every instance." };
         var postgres = new Option<string?>("--postgres") { Description = "An Npgsql connection string: keep keys in PostgreSQL, shared by every instance." };
-        var command = new Command("serve", "Run the gateway.") { urls, dataDir, upstream, upstreamKey, adminToken, trustedProxy, redis, postgres };
+        var command = new Command("serve", "Run the gateway.") { urls, dataDir, upstream, upstreamKey, upstreamCa, adminToken, trustedProxy, redis, postgres };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -33,6 +34,7 @@ internal static class ServeCommand
             Add(settings, "Sluice:DataDir", result.GetValue(dataDir));
             Add(settings, "Sluice:Upstream:BaseUrl", result.GetValue(upstream));
             Add(settings, "Sluice:Upstream:ApiKey", result.GetValue(upstreamKey));
+            Add(settings, "Sluice:Upstream:CaCertificate", result.GetValue(upstreamCa));
             Add(settings, "Sluice:Admin:Token", result.GetValue(adminToken));
             Add(settings, "Sluice:Redis:Configuration", result.GetValue(redis));
             Add(settings, "Sluice:Postgres:ConnectionString", result.GetValue(postgres));

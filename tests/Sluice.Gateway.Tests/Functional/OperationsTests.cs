@@ -151,7 +151,8 @@ public sealed class OperationsTests
         }
     }
 
-    private static List<string> Failures(Exception exception) => exception switch
+    /// <summary>Every message of a failed start (options validation lists each problem).</summary>
+    internal static List<string> Failures(Exception exception) => exception switch
     {
         OptionsValidationException validation => [.. validation.Failures],
         AggregateException aggregate => aggregate.InnerExceptions.SelectMany(Failures).ToList(),

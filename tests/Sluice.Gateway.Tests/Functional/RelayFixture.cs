@@ -18,10 +18,21 @@ public sealed class RelayFixture : IAsyncDisposable
 
     public GatewayHost Gateway { get; }
 
-    public static async Task<RelayFixture> StartAsync(IDictionary<string, string?>? settings = null, FakeUpstreamOptions? upstream = null)
+    /// <summary>With an HTTPS upstream (<see cref="FakeUpstreamOptions.Https"/>) the gateway trusts the fake's own
+    /// certificate (<c>Sluice:Upstream:CaCertificate</c>), unless <paramref name="trustUpstream"/> is false.</summary>
+    public static async Task<RelayFixture> StartAsync(IDictionary<string, string?>? settings = null, FakeUpstreamOptions? upstream = null, bool trustUpstream = true)
     {
         var fake = await FakeUpstreamServer.StartAsync(upstream ?? new FakeUpstreamOptions { ExpectedApiKey = "sk-upstream-secret" });
-        var gateway = await GatewayHost.StartAsync(fake.BaseUrl, settings);
+        var all = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>());
+        string? dataDir = null;
+        if (fake.CertificatePem is { } pem && trustUpstream)
+        {
+            // In the gateway's data directory, which goes with it.
+            dataDir = Directory.CreateTempSubdirectory("sluice-test-").FullName;
+            all["Sluice:Upstream:CaCertificate"] = Path.Combine(dataDir, "upstream-ca.pem");
+            await File.WriteAllTextAsync(all["Sluice:Upstream:CaCertificate"]!, pem);
+        }
+        var gateway = await GatewayHost.StartAsync(fake.BaseUrl, all, dataDir: dataDir);
         return new RelayFixture(fake, gateway);
     }
 

@@ -3,16 +3,19 @@ using System.Text.Json;
 
 namespace Sluice.Gateway.Tests.Functional;
 
-/// <summary>Server-sent events pass through as the upstream sends them, and a client that leaves cancels the upstream call.</summary>
+/// <summary>Server-sent events pass through as the upstream sends them, and a client that leaves cancels the upstream call:
+/// over plain HTTP/1.1, and over HTTPS with HTTP/2, as to api.openai.com (<see cref="UpstreamTlsTests"/>).</summary>
 public sealed class StreamingTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
 
-    [Fact]
-    public async Task Stream_EachChunkReachesTheClientBeforeTheUpstreamSendsTheNext()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Stream_EachChunkReachesTheClientBeforeTheUpstreamSendsTheNext(bool https)
     {
-        await using var relay = await RelayFixture.StartAsync(upstream: new FakeUpstream.FakeUpstreamOptions { ExpectedApiKey = "sk-upstream-secret", ReplyWords = 5 });
-        var (_, key) = await relay.Gateway.CreateKeyAsync();
+        await using var relay = await RelayFixture.StartAsync(upstream: new FakeUpstream.FakeUpstreamOptions { ExpectedApiKey = "sk-upstream-secret", ReplyWords = 5, Https = https });
+        var (keyId, key) = await relay.Gateway.CreateKeyAsync();
         using var client = relay.Gateway.ClientFrom(2, key);
         // The upstream sends chunk n only after the client has received chunk n-1: a buffering relay would stall here.
         using var received = new SemaphoreSlim(0);
@@ -51,12 +54,17 @@ public sealed class StreamingTests
             received.Release();
         }
         Assert.Equal(5, words.Count);
+        Assert.Equal(https ? "HTTP/2" : "HTTP/1.1", Assert.Single(relay.Upstream.Requests).Protocol);
+        var row = await MeteringTests.LedgerRow(relay, response);
+        Assert.Equal((keyId, 5L, true), (row.KeyId, row.CompletionTokens, row.Streamed));
     }
 
-    [Fact]
-    public async Task Stream_ClientLeavesMidway_UpstreamCallIsCancelled()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Stream_ClientLeavesMidway_UpstreamCallIsCancelled(bool https)
     {
-        await using var relay = await RelayFixture.StartAsync();
+        await using var relay = await RelayFixture.StartAsync(upstream: new FakeUpstream.FakeUpstreamOptions { ExpectedApiKey = "sk-upstream-secret", Https = https });
         var (_, key) = await relay.Gateway.CreateKeyAsync();
         using var client = relay.Gateway.ClientFrom(2, key);
         relay.Upstream.BeforeChunk = (index, cancellationToken) => index < 2 ? Task.CompletedTask : Task.Delay(Timeout.Infinite, cancellationToken);
@@ -71,6 +79,7 @@ public sealed class StreamingTests
 
         await relay.Upstream.WhenCanceledAsync(1, Patience);
         Assert.Equal(1, relay.Upstream.CanceledCount);
+        Assert.Equal(https ? "HTTP/2" : "HTTP/1.1", Assert.Single(relay.Upstream.Requests).Protocol);
     }
 
     [Fact]
