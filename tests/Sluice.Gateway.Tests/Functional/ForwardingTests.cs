@@ -97,10 +97,14 @@ public sealed class ForwardingTests
         Assert.Equal("server_error", error.GetProperty("type").GetString());
     }
 
-    [Fact]
-    public async Task UpstreamHangs_Is504_OpenAIShaped()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task UpstreamHangs_Is504_OpenAIShaped(bool https)
     {
-        await using var relay = await RelayFixture.StartAsync(new Dictionary<string, string?> { ["Sluice:Upstream:Timeout"] = "00:00:01" });
+        await using var relay = await RelayFixture.StartAsync(
+            new Dictionary<string, string?> { ["Sluice:Upstream:Timeout"] = "00:00:01" },
+            new FakeUpstream.FakeUpstreamOptions { ExpectedApiKey = "sk-upstream-secret", Https = https });
         var (_, key) = await relay.Gateway.CreateKeyAsync();
         using var client = relay.Gateway.ClientFrom(2, key);
         using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = RelayFixture.Chat() };

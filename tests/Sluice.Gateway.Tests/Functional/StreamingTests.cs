@@ -82,10 +82,12 @@ public sealed class StreamingTests
         Assert.Equal(https ? "HTTP/2" : "HTTP/1.1", Assert.Single(relay.Upstream.Requests).Protocol);
     }
 
-    [Fact]
-    public async Task Stream_UpstreamCutsMidway_ClientSeesTheStreamBreak()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Stream_UpstreamCutsMidway_ClientSeesTheStreamBreak(bool https)
     {
-        await using var relay = await RelayFixture.StartAsync();
+        await using var relay = await RelayFixture.StartAsync(upstream: new FakeUpstream.FakeUpstreamOptions { ExpectedApiKey = "sk-upstream-secret", Https = https });
         var (_, key) = await relay.Gateway.CreateKeyAsync();
         using var client = relay.Gateway.ClientFrom(2, key);
         // Each event is released only once the client has the previous one, so the cut comes after the client has
