@@ -26,7 +26,13 @@ internal sealed class RelayTransformer : HttpTransformer
         "Accept-Encoding",
     ];
 
-    private static readonly string[] ResponseHeadersToDrop = ["openai-organization", "openai-project", "Set-Cookie"];
+    /// <summary>
+    /// The upstream's account (<c>openai-organization</c>, <c>openai-project</c>) and cookies, and its policy for its own
+    /// host: <c>Strict-Transport-Security</c> (OpenAI's has <c>includeSubDomains; preload</c>: passed on, it would pin
+    /// HTTPS on this gateway's domain and every subdomain for a year). YARP itself drops <c>Alt-Svc</c>, which would send
+    /// browsers to port 443 of this host for HTTP/3.
+    /// </summary>
+    private static readonly string[] ResponseHeadersToDrop = ["openai-organization", "openai-project", "Set-Cookie", "Strict-Transport-Security"];
 
     private readonly string? _authorization;
 

@@ -51,6 +51,10 @@ public sealed class ForwardingTests
         Assert.NotEqual(response.Headers.GetValues("x-sluice-request-id").Single(), response.Headers.GetValues("x-request-id").Single());
         Assert.False(response.Headers.Contains("openai-organization"));
         Assert.False(response.Headers.Contains("Set-Cookie"));
+        // The upstream's policies for its own host (it sends both): not this gateway's.
+        Assert.False(response.Headers.Contains("Strict-Transport-Security"));
+        Assert.False(response.Headers.Contains("Alt-Svc"));
+        Assert.True(response.Headers.Contains("cf-ray"));
         Assert.False(response.Headers.Contains("x-ratelimit-limit-tokens"));
         Assert.Equal("150", response.Headers.GetValues("x-ratelimit-limit-requests").Single());
         Assert.Equal("149", response.Headers.GetValues("x-ratelimit-remaining-requests").Single());
