@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -59,7 +57,7 @@ public sealed class FakeUpstreamServer : IAsyncDisposable
             ApplicationName = typeof(FakeUpstreamServer).Assembly.GetName().Name,
             ContentRootPath = AppContext.BaseDirectory,
         });
-        var certificate = options.Https ? SelfSignedCertificate() : null;
+        var certificate = options.Https ? LoopbackCertificate.Create("CN=Sluice fake upstream") : null;
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -117,23 +115,6 @@ public sealed class FakeUpstreamServer : IAsyncDisposable
     /// <summary>With <see cref="FakeUpstreamOptions.Https"/>: the server's certificate (PEM, public part only), for a
     /// client to trust; else null.</summary>
     public string? CertificatePem { get; private init; }
-
-    /// <summary>A certificate for 127.0.0.1 and localhost, valid for a day either side of now, made fresh per server.</summary>
-    private static X509Certificate2 SelfSignedCertificate()
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=Sluice fake upstream", key, HashAlgorithmName.SHA256);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddIpAddress(IPAddress.Loopback);
-        names.AddDnsName("localhost");
-        request.CertificateExtensions.Add(names.Build());
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        using var made = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-        // Through PKCS#12 so that the private key is one TLS can use on every platform, not only an ephemeral one.
-        return X509CertificateLoader.LoadPkcs12(made.Export(X509ContentType.Pkcs12), null);
-    }
 
     /// <summary>e.g. <c>http://127.0.0.1:43121</c>, without a trailing slash.</summary>
     public string BaseUrl { get; private set; } = "";

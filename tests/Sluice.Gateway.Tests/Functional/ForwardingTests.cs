@@ -102,13 +102,11 @@ public sealed class ForwardingTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task UpstreamHangs_Is504_OpenAIShaped(bool https)
+    [InlineData(RelayFixture.Tls.None)]
+    [InlineData(RelayFixture.Tls.Upstream)]
+    public async Task UpstreamHangs_Is504_OpenAIShaped(RelayFixture.Tls tls)
     {
-        await using var relay = await RelayFixture.StartAsync(
-            new Dictionary<string, string?> { ["Sluice:Upstream:Timeout"] = "00:00:01" },
-            new FakeUpstream.FakeUpstreamOptions { ExpectedApiKey = "sk-upstream-secret", Https = https });
+        await using var relay = await RelayFixture.StartAsync(new Dictionary<string, string?> { ["Sluice:Upstream:Timeout"] = "00:00:01" }, tls: tls);
         var (_, key) = await relay.Gateway.CreateKeyAsync();
         using var client = relay.Gateway.ClientFrom(2, key);
         using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = RelayFixture.Chat() };

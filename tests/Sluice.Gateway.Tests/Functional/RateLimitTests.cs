@@ -10,16 +10,19 @@ namespace Sluice.Gateway.Tests.Functional;
 /// <summary>The joint Key+IP limit as a user meets it over HTTP: the 429, its message and headers, and who pays.</summary>
 public sealed class RateLimitTests
 {
-    [Fact]
-    public async Task KeyLimit_FourthCallRefused_WithBodyAndHeadersThatSayWhenToRetry()
+    [Theory]
+    [InlineData(RelayFixture.Tls.None)]
+    [InlineData(RelayFixture.Tls.Both)]
+    public async Task KeyLimit_FourthCallRefused_WithBodyAndHeadersThatSayWhenToRetry(RelayFixture.Tls tls)
     {
-        await using var relay = await RelayFixture.StartAsync(RelayFixture.FreePlan(3));
+        await using var relay = await RelayFixture.StartAsync(RelayFixture.FreePlan(3), tls: tls);
         var (_, key) = await relay.Gateway.CreateKeyAsync();
         using var client = relay.Gateway.ClientFrom(2, key);
         for (var i = 0; i < 3; i++)
         {
             using var ok = await client.PostAsync("v1/chat/completions", RelayFixture.Chat());
             Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+            Assert.Equal(tls == RelayFixture.Tls.Both ? HttpVersion.Version20 : HttpVersion.Version11, ok.Version);
             Assert.Equal((2 - i).ToString(CultureInfo.InvariantCulture), ok.Headers.GetValues("x-ratelimit-remaining-requests").Single());
         }
 

@@ -18,22 +18,45 @@ public sealed class RelayFixture : IAsyncDisposable
 
     public GatewayHost Gateway { get; }
 
-    /// <summary>With an HTTPS upstream (<see cref="FakeUpstreamOptions.Https"/>) the gateway trusts the fake's own
-    /// certificate (<c>Sluice:Upstream:CaCertificate</c>), unless <paramref name="trustUpstream"/> is false.</summary>
-    public static async Task<RelayFixture> StartAsync(IDictionary<string, string?>? settings = null, FakeUpstreamOptions? upstream = null, bool trustUpstream = true)
+    /// <summary>
+    /// With <see cref="Tls.Upstream"/> the fake serves HTTPS (HTTP/2 by ALPN) and the gateway trusts its certificate
+    /// (<c>Sluice:Upstream:CaCertificate</c>, unless <paramref name="trustUpstream"/> is false); with <see cref="Tls.Both"/>
+    /// the gateway serves HTTPS too (Kestrel's <c>Certificates:Default</c>), and its clients ask for HTTP/2.
+    /// An HTTPS upstream may also be asked for with <see cref="FakeUpstreamOptions.Https"/>.
+    /// </summary>
+    public static async Task<RelayFixture> StartAsync(
+        IDictionary<string, string?>? settings = null, FakeUpstreamOptions? upstream = null, bool trustUpstream = true, Tls tls = Tls.None)
     {
-        var fake = await FakeUpstreamServer.StartAsync(upstream ?? new FakeUpstreamOptions { ExpectedApiKey = "sk-upstream-secret" });
+        upstream ??= new FakeUpstreamOptions { ExpectedApiKey = "sk-upstream-secret" };
+        upstream.Https |= tls != Tls.None;
+        var fake = await FakeUpstreamServer.StartAsync(upstream);
         var all = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>());
-        string? dataDir = null;
+        // Certificates go in the gateway's data directory, which goes with it.
+        var dataDir = Directory.CreateTempSubdirectory("sluice-test-").FullName;
         if (fake.CertificatePem is { } pem && trustUpstream)
         {
-            // In the gateway's data directory, which goes with it.
-            dataDir = Directory.CreateTempSubdirectory("sluice-test-").FullName;
             all["Sluice:Upstream:CaCertificate"] = Path.Combine(dataDir, "upstream-ca.pem");
             await File.WriteAllTextAsync(all["Sluice:Upstream:CaCertificate"]!, pem);
         }
+        if (tls == Tls.Both)
+        {
+            using var certificate = LoopbackCertificate.Create("CN=Sluice test gateway");
+            all["urls"] = "https://127.0.0.1:0";
+            all["Kestrel:Certificates:Default:Path"] = Path.Combine(dataDir, "gateway.pem");
+            all["Kestrel:Certificates:Default:KeyPath"] = Path.Combine(dataDir, "gateway.key");
+            LoopbackCertificate.WritePem(certificate, all["Kestrel:Certificates:Default:Path"]!, all["Kestrel:Certificates:Default:KeyPath"]!);
+        }
         var gateway = await GatewayHost.StartAsync(fake.BaseUrl, all, dataDir: dataDir);
         return new RelayFixture(fake, gateway);
+    }
+
+    /// <summary>Which legs of a call run over TLS: none (plain HTTP/1.1), the gateway's call to the upstream, or both
+    /// that and the client's call to the gateway (each then HTTP/2).</summary>
+    public enum Tls
+    {
+        None,
+        Upstream,
+        Both,
     }
 
     /// <summary>Settings for a free plan of <paramref name="limit"/> requests per day per key and per IP.</summary>

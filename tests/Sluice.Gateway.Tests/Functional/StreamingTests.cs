@@ -4,17 +4,19 @@ using System.Text.Json;
 namespace Sluice.Gateway.Tests.Functional;
 
 /// <summary>Server-sent events pass through as the upstream sends them, and a client that leaves cancels the upstream call:
-/// over plain HTTP/1.1, and over HTTPS with HTTP/2, as to api.openai.com (<see cref="UpstreamTlsTests"/>).</summary>
+/// over plain HTTP/1.1, over HTTPS with HTTP/2 to the upstream, as to api.openai.com (<see cref="UpstreamTlsTests"/>), and
+/// with the client's own call over HTTPS and HTTP/2 too (the gateway serving TLS itself).</summary>
 public sealed class StreamingTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task Stream_EachChunkReachesTheClientBeforeTheUpstreamSendsTheNext(bool https)
+    [InlineData(RelayFixture.Tls.None)]
+    [InlineData(RelayFixture.Tls.Upstream)]
+    [InlineData(RelayFixture.Tls.Both)]
+    public async Task Stream_EachChunkReachesTheClientBeforeTheUpstreamSendsTheNext(RelayFixture.Tls tls)
     {
-        await using var relay = await RelayFixture.StartAsync(upstream: new FakeUpstream.FakeUpstreamOptions { ExpectedApiKey = "sk-upstream-secret", ReplyWords = 5, Https = https });
+        await using var relay = await RelayFixture.StartAsync(upstream: new FakeUpstream.FakeUpstreamOptions { ExpectedApiKey = "sk-upstream-secret", ReplyWords = 5 }, tls: tls);
         var (keyId, key) = await relay.Gateway.CreateKeyAsync();
         using var client = relay.Gateway.ClientFrom(2, key);
         // The upstream sends chunk n only after the client has received chunk n-1: a buffering relay would stall here.
@@ -32,6 +34,7 @@ public sealed class StreamingTests
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(tls == RelayFixture.Tls.Both ? HttpVersion.Version20 : HttpVersion.Version11, response.Version);
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
         Assert.Equal("149", response.Headers.GetValues("x-ratelimit-remaining-requests").Single());
         Assert.Contains("\"key\";r=149", response.Headers.GetValues("RateLimit").Single(), StringComparison.Ordinal);
@@ -54,17 +57,18 @@ public sealed class StreamingTests
             received.Release();
         }
         Assert.Equal(5, words.Count);
-        Assert.Equal(https ? "HTTP/2" : "HTTP/1.1", Assert.Single(relay.Upstream.Requests).Protocol);
+        Assert.Equal(tls == RelayFixture.Tls.None ? "HTTP/1.1" : "HTTP/2", Assert.Single(relay.Upstream.Requests).Protocol);
         var row = await MeteringTests.LedgerRow(relay, response);
         Assert.Equal((keyId, 5L, true), (row.KeyId, row.CompletionTokens, row.Streamed));
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task Stream_ClientLeavesMidway_UpstreamCallIsCancelled(bool https)
+    [InlineData(RelayFixture.Tls.None)]
+    [InlineData(RelayFixture.Tls.Upstream)]
+    [InlineData(RelayFixture.Tls.Both)]
+    public async Task Stream_ClientLeavesMidway_UpstreamCallIsCancelled(RelayFixture.Tls tls)
     {
-        await using var relay = await RelayFixture.StartAsync(upstream: new FakeUpstream.FakeUpstreamOptions { ExpectedApiKey = "sk-upstream-secret", Https = https });
+        await using var relay = await RelayFixture.StartAsync(tls: tls);
         var (_, key) = await relay.Gateway.CreateKeyAsync();
         using var client = relay.Gateway.ClientFrom(2, key);
         relay.Upstream.BeforeChunk = (index, cancellationToken) => index < 2 ? Task.CompletedTask : Task.Delay(Timeout.Infinite, cancellationToken);
@@ -79,15 +83,16 @@ public sealed class StreamingTests
 
         await relay.Upstream.WhenCanceledAsync(1, Patience);
         Assert.Equal(1, relay.Upstream.CanceledCount);
-        Assert.Equal(https ? "HTTP/2" : "HTTP/1.1", Assert.Single(relay.Upstream.Requests).Protocol);
+        Assert.Equal(tls == RelayFixture.Tls.None ? "HTTP/1.1" : "HTTP/2", Assert.Single(relay.Upstream.Requests).Protocol);
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task Stream_UpstreamCutsMidway_ClientSeesTheStreamBreak(bool https)
+    [InlineData(RelayFixture.Tls.None)]
+    [InlineData(RelayFixture.Tls.Upstream)]
+    [InlineData(RelayFixture.Tls.Both)]
+    public async Task Stream_UpstreamCutsMidway_ClientSeesTheStreamBreak(RelayFixture.Tls tls)
     {
-        await using var relay = await RelayFixture.StartAsync(upstream: new FakeUpstream.FakeUpstreamOptions { ExpectedApiKey = "sk-upstream-secret", Https = https });
+        await using var relay = await RelayFixture.StartAsync(tls: tls);
         var (_, key) = await relay.Gateway.CreateKeyAsync();
         using var client = relay.Gateway.ClientFrom(2, key);
         // Each event is released only once the client has the previous one, so the cut comes after the client has

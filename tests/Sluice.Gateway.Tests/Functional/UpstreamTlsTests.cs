@@ -14,12 +14,10 @@ namespace Sluice.Gateway.Tests.Functional;
 /// </summary>
 public sealed class UpstreamTlsTests
 {
-    private static FakeUpstreamOptions Https() => new() { ExpectedApiKey = "sk-upstream-secret", Https = true };
-
     [Fact]
     public async Task Chat_GoesOverHttp2_WithTheUpstreamKey_AndComesBackWithTheLimitHeaders()
     {
-        await using var relay = await RelayFixture.StartAsync(upstream: Https());
+        await using var relay = await RelayFixture.StartAsync(tls: RelayFixture.Tls.Upstream);
         var (_, key) = await relay.Gateway.CreateKeyAsync();
         using var client = relay.Gateway.ClientFrom(2, key);
         var body = """{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello"}]}""";
@@ -51,7 +49,7 @@ public sealed class UpstreamTlsTests
     {
         // 300 KB is several HTTP/2 flow-control windows (64 KB at the start of a stream): the body sent from memory must
         // wait for the upstream's window updates and still arrive whole.
-        await using var relay = await RelayFixture.StartAsync(upstream: Https());
+        await using var relay = await RelayFixture.StartAsync(tls: RelayFixture.Tls.Upstream);
         var (_, key) = await relay.Gateway.CreateKeyAsync();
         using var client = relay.Gateway.ClientFrom(2, key);
         var body = JsonSerializer.Serialize(new { model = "gpt-4o-mini", messages = new[] { new { role = "user", content = "Say hello" } }, user = new string('u', padding) });
@@ -73,7 +71,7 @@ public sealed class UpstreamTlsTests
     public async Task UntrustedCertificate_Is502_OpenAIShaped_AndNothingReachesTheUpstream()
     {
         // The fake's self-signed certificate is in no trust store: without Sluice:Upstream:CaCertificate it is refused.
-        await using var relay = await RelayFixture.StartAsync(upstream: Https(), trustUpstream: false);
+        await using var relay = await RelayFixture.StartAsync(tls: RelayFixture.Tls.Upstream, trustUpstream: false);
         var (keyId, key) = await relay.Gateway.CreateKeyAsync();
         using var client = relay.Gateway.ClientFrom(2, key);
 

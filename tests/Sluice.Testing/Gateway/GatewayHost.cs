@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
@@ -46,6 +47,10 @@ public sealed class GatewayHost : IAsyncDisposable
     }
 
     public string BaseUrl { get; private set; } = "";
+
+    /// <summary>The certificate the gateway serves HTTPS with (<c>Kestrel:Certificates:Default:Path</c>), which its
+    /// clients trust; null when it serves plain HTTP.</summary>
+    public X509Certificate2? ServerCertificate { get; private set; }
 
     public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("Not started.");
 
@@ -96,7 +101,7 @@ public sealed class GatewayHost : IAsyncDisposable
     /// <summary>A client connecting from 127.0.0.<paramref name="n"/>.</summary>
     public HttpClient ClientFrom(int n, string? apiKey = null)
     {
-        var client = LoopbackClients.From(LoopbackClients.Address(n), BaseUrl);
+        var client = LoopbackClients.From(LoopbackClients.Address(n), BaseUrl, trusted: ServerCertificate);
         if (apiKey is not null)
         {
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
@@ -151,5 +156,8 @@ public sealed class GatewayHost : IAsyncDisposable
         });
         await _app.StartAsync();
         BaseUrl = _app.Urls.First();
+        ServerCertificate = _settings.TryGetValue("Kestrel:Certificates:Default:Path", out var certificate) && certificate is not null
+            ? X509Certificate2.CreateFromPem(File.ReadAllText(certificate))
+            : null;
     }
 }

@@ -1,5 +1,7 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 
 namespace Sluice.Testing.Gateway;
 
@@ -11,7 +13,9 @@ public static class LoopbackClients
 {
     public static IPAddress Address(int n) => new([127, 0, 0, (byte)n]);
 
-    public static HttpClient From(IPAddress source, string baseUrl, TimeSpan? timeout = null)
+    /// <summary>A client from <paramref name="source"/>. With <paramref name="trusted"/> (a gateway serving HTTPS with
+    /// that certificate) it trusts that certificate alone and asks for HTTP/2, as browsers and SDKs do over TLS.</summary>
+    public static HttpClient From(IPAddress source, string baseUrl, TimeSpan? timeout = null, X509Certificate2? trusted = null)
     {
         var handler = new SocketsHttpHandler
         {
@@ -34,6 +38,25 @@ public static class LoopbackClients
                 }
             },
         };
-        return new HttpClient(handler) { BaseAddress = new Uri(baseUrl.TrimEnd('/') + "/"), Timeout = timeout ?? TimeSpan.FromSeconds(30) };
+        HttpMessageHandler outer = handler;
+        if (trusted is not null)
+        {
+            var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
+            policy.CustomTrustStore.Add(trusted);
+            handler.SslOptions = new SslClientAuthenticationOptions { CertificateChainPolicy = policy };
+            outer = new Http2Handler(handler);
+        }
+        return new HttpClient(outer) { BaseAddress = new Uri(baseUrl.TrimEnd('/') + "/"), Timeout = timeout ?? TimeSpan.FromSeconds(30) };
+    }
+
+    /// <summary>Every request asks for HTTP/2 (HttpClient's default version applies only to requests it makes itself).</summary>
+    private sealed class Http2Handler(HttpMessageHandler inner) : DelegatingHandler(inner)
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            request.Version = HttpVersion.Version20;
+            request.VersionPolicy = HttpVersionPolicy.RequestVersionOrLower;
+            return base.SendAsync(request, cancellationToken);
+        }
     }
 }
