@@ -11,7 +11,7 @@ namespace Sluice.Gateway.Authentication;
 /// elsewhere (another instance, the database by hand) every half second. Changes made through this instance's
 /// admin API are applied at once and do not wait for this.
 /// </summary>
-internal sealed partial class KeyDirectorySync : IHostedService, IDisposable
+internal sealed partial class KeyDirectorySync : IHostedService, IComponentHealth, IDisposable
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(500);
 
@@ -20,6 +20,7 @@ internal sealed partial class KeyDirectorySync : IHostedService, IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly Trouble _trouble;
     private Task? _loop;
     private long _position;
 
@@ -29,7 +30,11 @@ internal sealed partial class KeyDirectorySync : IHostedService, IDisposable
         _directory = directory;
         _time = time;
         _logger = logger;
+        _trouble = new Trouble(time);
     }
+
+    /// <summary>Degraded while reading changes from the key store fails: the keys already known keep working.</summary>
+    public Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult Health => _trouble.Result(_directory.Count == 1 ? "1 key, in step with the key store" : $"{_directory.Count} keys, in step with the key store");
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -76,25 +81,22 @@ internal sealed partial class KeyDirectorySync : IHostedService, IDisposable
     private async Task RefreshLoopAsync(CancellationToken cancellationToken)
     {
         using var timer = new PeriodicTimer(Interval, _time);
-        var failing = false;
         while (await Ticks.NextAsync(timer, cancellationToken))
         {
             try
             {
                 await RefreshAsync(cancellationToken);
-                if (failing)
+                if (_trouble.Clear())
                 {
                     LogRecovered(_logger);
-                    failing = false;
                 }
             }
             catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
             {
                 // The keys already known keep working; the error is logged once until it clears.
-                if (!failing)
+                if (_trouble.Fail($"Reading key changes from the key store fails ({exception.Message}); the {_directory.Count} keys already known keep working, but keys created or revoked through another instance are not seen"))
                 {
                     LogRefreshFailed(_logger, exception);
-                    failing = true;
                 }
             }
         }

@@ -1,8 +1,10 @@
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Sluice.Core.Keys;
+using Sluice.Core.Limits;
 using Sluice.Core.Plans;
 using Sluice.Gateway.Admin;
 using Sluice.Gateway.Admission;
@@ -83,7 +85,8 @@ public static class SluiceServiceCollectionExtensions
         // Start-up order: storage (above), admin token, keys, limiter state; the server starts after all of them.
         services.AddSingleton<AdminToken>();
         services.AddHostedService(provider => provider.GetRequiredService<AdminToken>());
-        services.AddHostedService<KeyDirectorySync>();
+        services.AddSingleton<KeyDirectorySync>();
+        services.AddHostedService(provider => provider.GetRequiredService<KeyDirectorySync>());
 
         services.AddCors(cors => cors.AddDefaultPolicy(policy => policy
             .AllowAnyOrigin()
@@ -94,7 +97,11 @@ public static class SluiceServiceCollectionExtensions
                 RateLimitHeaders.LimitRequests, RateLimitHeaders.RemainingRequests, RateLimitHeaders.ResetRequests,
                 RateLimitHeaders.RateLimitPolicy, RateLimitHeaders.RateLimit, "Retry-After", RetryAdvice.RetryAfterMsHeader, RetryAdvice.ShouldRetryHeader, RequestIds.OpenAIHeader, "openai-processing-ms",
                 RequestIds.Header)));
-        services.AddHealthChecks();
+        // /healthz: each part says how it is; any trouble makes it Degraded (still 200), a full ledger buffer Unhealthy (503).
+        services.AddHealthChecks()
+            .Add(Component("keys", provider => provider.GetRequiredService<KeyDirectorySync>()))
+            .Add(Component("ledger", provider => provider.GetRequiredService<LedgerWriter>()))
+            .Add(Component("limiter", provider => provider.GetRequiredService<IRequestLimiter>() as IComponentHealth));
         services.AddSingleton<AdmissionMetrics>();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(LimiterMetrics.MeterName).AddPrometheusExporter());
         services.Configure<JsonOptions>(json =>
@@ -104,5 +111,14 @@ public static class SluiceServiceCollectionExtensions
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, AdminJsonContext.Default);
         });
         return services;
+    }
+
+    private static HealthCheckRegistration Component(string name, Func<IServiceProvider, IComponentHealth?> component) =>
+        new(name, provider => new ComponentHealthCheck(component(provider) ?? new Unreported()), failureStatus: null, tags: null);
+
+    /// <summary>A part replaced by one that does not report (in tests): healthy.</summary>
+    private sealed class Unreported : IComponentHealth
+    {
+        public HealthCheckResult Health => HealthCheckResult.Healthy("not reported");
     }
 }

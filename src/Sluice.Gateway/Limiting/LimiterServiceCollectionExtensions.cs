@@ -38,7 +38,7 @@ public static class LimiterServiceCollectionExtensions
             }
             var shared = new RedisRequestLimiter(provider.GetRequiredService<IConnectionMultiplexer>(), redis);
             return new ResilientRequestLimiter(shared, local, provider.GetRequiredService<IOptions<LimiterOptions>>(), redis.Timeout,
-                provider.GetRequiredService<LimiterMetrics>(), provider.GetRequiredService<ILogger<ResilientRequestLimiter>>());
+                provider.GetRequiredService<LimiterMetrics>(), provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILogger<ResilientRequestLimiter>>());
         });
         return services;
     }

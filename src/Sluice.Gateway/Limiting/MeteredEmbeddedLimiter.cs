@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Sluice.Gateway.Hosting;
 using System.Diagnostics;
 using Sluice.Core.Limits;
 using Sluice.Core.Limits.Embedded;
@@ -9,7 +11,7 @@ namespace Sluice.Gateway.Limiting;
 /// limiter's (<c>sluice_limiter_decisions_total</c>, <c>sluice_limiter_decision_duration_seconds</c>), with
 /// <c>backend="embedded"</c>.
 /// </summary>
-public sealed class MeteredEmbeddedLimiter : IRequestLimiter
+public sealed class MeteredEmbeddedLimiter : IRequestLimiter, IComponentHealth
 {
     private readonly InMemoryRequestLimiter _limiter;
     private readonly LimiterMetrics _metrics;
@@ -19,6 +21,8 @@ public sealed class MeteredEmbeddedLimiter : IRequestLimiter
         _limiter = limiter;
         _metrics = metrics;
     }
+
+    HealthCheckResult IComponentHealth.Health => HealthCheckResult.Healthy("embedded: counted in this process");
 
     public ValueTask<AdmissionResult> TryAdmitAsync(ReadOnlyMemory<LimitCheck> checks, string requestId, CancellationToken cancellationToken)
     {

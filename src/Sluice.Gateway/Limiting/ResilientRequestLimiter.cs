@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -6,6 +7,7 @@ using Polly.CircuitBreaker;
 using Polly.Timeout;
 using Sluice.Core.Limits;
 using Sluice.Core.Limits.Embedded;
+using Sluice.Gateway.Hosting;
 using StackExchange.Redis;
 
 namespace Sluice.Gateway.Limiting;
@@ -16,7 +18,7 @@ namespace Sluice.Gateway.Limiting;
 /// instance's embedded limiter, <c>open</c> admits, <c>closed</c> refuses with 503. The breaker probes Redis again
 /// after <see cref="LimiterOptions.BreakDuration"/> and the gateway returns to it by itself.
 /// </summary>
-internal sealed partial class ResilientRequestLimiter : IRequestLimiter
+internal sealed partial class ResilientRequestLimiter : IRequestLimiter, IComponentHealth
 {
     private const string Shared = LimiterMetrics.Redis;
     private const string Local = LimiterMetrics.Local;
@@ -28,9 +30,12 @@ internal sealed partial class ResilientRequestLimiter : IRequestLimiter
     private readonly LimiterMetrics _metrics;
     private readonly ILogger _logger;
     private readonly ResiliencePipeline _pipeline;
+    private readonly Trouble _trouble;
 
-    public ResilientRequestLimiter(IRequestLimiter shared, InMemoryRequestLimiter local, IOptions<LimiterOptions> options, TimeSpan timeout, LimiterMetrics metrics, ILogger<ResilientRequestLimiter> logger)
+    public ResilientRequestLimiter(
+        IRequestLimiter shared, InMemoryRequestLimiter local, IOptions<LimiterOptions> options, TimeSpan timeout, LimiterMetrics metrics, TimeProvider time, ILogger<ResilientRequestLimiter> logger)
     {
+        _trouble = new Trouble(time);
         _shared = shared;
         _local = local;
         _policy = options.Value.OutagePolicy;
@@ -49,12 +54,14 @@ internal sealed partial class ResilientRequestLimiter : IRequestLimiter
                 OnOpened = args =>
                 {
                     _metrics.Degraded = true;
+                    _trouble.Fail($"The Redis limiter is unavailable ({Brief(args.Outcome.Exception)}); outage policy '{_policy.ToString().ToLowerInvariant()}' applies: {PolicyMeaning(_policy)}; Redis is tried again every {_breakDuration.TotalSeconds:0.#} s");
                     LogUnavailable(_logger, _policy, _breakDuration.TotalSeconds, args.Outcome.Exception?.Message ?? "failing");
                     return ValueTask.CompletedTask;
                 },
                 OnClosed = _ =>
                 {
                     _metrics.Degraded = false;
+                    _trouble.Clear();
                     LogRecovered(_logger);
                     return ValueTask.CompletedTask;
                 },
@@ -62,6 +69,25 @@ internal sealed partial class ResilientRequestLimiter : IRequestLimiter
             .AddTimeout(timeout)
             .Build();
     }
+
+    /// <summary>Degraded while the breaker is open and the outage policy decides.</summary>
+    public HealthCheckResult Health => _trouble.Result("redis: shared by every instance");
+
+    /// <summary>What went wrong, in a few words (the log line has StackExchange.Redis's whole message, with its state dump).</summary>
+    private static string Brief(Exception? exception) => exception switch
+    {
+        null => "failing",
+        RedisConnectionException connection => $"connection: {connection.FailureType}",
+        TimeoutRejectedException or RedisTimeoutException or TimeoutException => "no answer in time",
+        _ => exception.Message.Split(';', 2)[0],
+    };
+
+    private static string PolicyMeaning(LimiterOutagePolicy policy) => policy switch
+    {
+        LimiterOutagePolicy.Open => "every request is admitted",
+        LimiterOutagePolicy.Closed => "every request is refused with 503",
+        _ => "each instance counts on its own",
+    };
 
     public async ValueTask<AdmissionResult> TryAdmitAsync(ReadOnlyMemory<LimitCheck> checks, string requestId, CancellationToken cancellationToken)
     {

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Threading.Channels;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -15,7 +16,7 @@ namespace Sluice.Gateway.Metering;
 /// until the database takes it. On a graceful stop everything buffered is written, or, if the database is down
 /// then, saved to <c>&lt;data-dir&gt;/ledger-pending.jsonl</c> and written at the next start.
 /// </summary>
-public sealed partial class LedgerWriter : IHostedService, IDisposable
+public sealed partial class LedgerWriter : IHostedService, IComponentHealth, IDisposable
 {
     private readonly IUsageLedger _ledger;
     private readonly MeteringOptions _options;
@@ -23,13 +24,22 @@ public sealed partial class LedgerWriter : IHostedService, IDisposable
     private readonly ILogger _logger;
     private readonly Channel<UsageRecord> _channel;
     private readonly CancellationTokenSource _stopping = new();
+    /// <summary>A write to the ledger that takes longer than this is reported on <c>/healthz</c>; a batch takes
+    /// milliseconds.</summary>
+    private static readonly TimeSpan SlowWrite = TimeSpan.FromSeconds(5);
+
+    private readonly Trouble _trouble;
+    private readonly TimeProvider _time;
+    private long _writeStarted;
     private Task? _loop;
     private long _pending;
     private long _written;
 
-    public LedgerWriter(IUsageLedger ledger, IOptions<MeteringOptions> options, DataDirectory dataDirectory, ILogger<LedgerWriter> logger)
+    public LedgerWriter(IUsageLedger ledger, IOptions<MeteringOptions> options, DataDirectory dataDirectory, TimeProvider time, ILogger<LedgerWriter> logger)
     {
         _ledger = ledger;
+        _time = time;
+        _trouble = new Trouble(time);
         _options = options.Value;
         _spillPath = Path.Combine(dataDirectory.FullPath, "ledger-pending.jsonl");
         _logger = logger;
@@ -45,6 +55,27 @@ public sealed partial class LedgerWriter : IHostedService, IDisposable
 
     /// <summary>Rows written since start.</summary>
     public long Written => Interlocked.Read(ref _written);
+
+    /// <summary>
+    /// Degraded while the database refuses the rows or has kept one write waiting for over <see cref="SlowWrite"/>
+    /// (a lock held elsewhere, a stalled server); the rows are kept and retried. Unhealthy once the buffer is full,
+    /// because finished calls then wait for room.
+    /// </summary>
+    HealthCheckResult IComponentHealth.Health
+    {
+        get
+        {
+            var status = _channel.Reader.Count >= _options.BufferCapacity ? HealthStatus.Unhealthy : HealthStatus.Degraded;
+            var started = Interlocked.Read(ref _writeStarted);
+            if (_trouble.Current is null && started != 0 && _time.GetElapsedTime(started) is var waited && waited > SlowWrite)
+            {
+                return new HealthCheckResult(status,
+                    $"Writing the usage ledger has waited {waited.TotalSeconds:0} s for the database so far; {Pending} rows are kept meanwhile, none is lost",
+                    data: new Dictionary<string, object> { ["since"] = _time.GetUtcNow() - waited });
+            }
+            return _trouble.Result($"{Pending} rows waiting to be written", status);
+        }
+    }
 
     public ValueTask WriteAsync(UsageRecord record)
     {
@@ -137,13 +168,20 @@ public sealed partial class LedgerWriter : IHostedService, IDisposable
     private async Task<bool> WriteWithRetryAsync(List<UsageRecord> batch, CancellationToken stopping)
     {
         var delay = TimeSpan.FromMilliseconds(250);
-        var failing = false;
         while (true)
         {
             try
             {
-                await _ledger.AppendAsync(batch, CancellationToken.None);
-                if (failing)
+                Interlocked.Exchange(ref _writeStarted, _time.GetTimestamp());
+                try
+                {
+                    await _ledger.AppendAsync(batch, CancellationToken.None);
+                }
+                finally
+                {
+                    Interlocked.Exchange(ref _writeStarted, 0);
+                }
+                if (_trouble.Clear())
                 {
                     LogRecovered(_logger, batch.Count);
                 }
@@ -151,10 +189,9 @@ public sealed partial class LedgerWriter : IHostedService, IDisposable
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
-                if (!failing)
+                if (_trouble.Fail($"Writing the usage ledger fails ({exception.Message}); {Pending} rows are kept and retried, none is lost (room for {_options.BufferCapacity})"))
                 {
                     LogWriteFailed(_logger, batch.Count, exception);
-                    failing = true;
                 }
                 if (stopping.IsCancellationRequested)
                 {

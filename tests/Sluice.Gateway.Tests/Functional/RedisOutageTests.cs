@@ -157,6 +157,14 @@ public sealed class RedisOutageTests : IAsyncLifetime
         }
         await AssertStatuses(client, 5, HttpStatusCode.ServiceUnavailable);
         var upstreamCalls = _upstream!.RequestCount;
+        // An operator's monitor sees it: /healthz stays 200 (the process works) but says what is wrong and what that means.
+        var (healthStatus, report) = await gateway.HealthAsync();
+        Assert.Equal(HttpStatusCode.OK, healthStatus);
+        Assert.Equal("Degraded", report.GetProperty("status").GetString());
+        var limiter = report.GetProperty("components").GetProperty("limiter");
+        Assert.Equal("Degraded", limiter.GetProperty("status").GetString());
+        Assert.Contains("outage policy 'closed' applies: every request is refused with 503", limiter.GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.True(limiter.TryGetProperty("since", out _));
 
         await _redis.StartAgainAsync();
         var status = HttpStatusCode.ServiceUnavailable;
@@ -170,6 +178,7 @@ public sealed class RedisOutageTests : IAsyncLifetime
         }
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal(upstreamCalls + 1, _upstream.RequestCount);
+        Assert.Equal("Healthy", (await gateway.HealthOnceAsync("limiter", "Healthy")).GetProperty("status").GetString());
     }
 
     [Fact]

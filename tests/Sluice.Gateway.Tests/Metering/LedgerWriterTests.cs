@@ -20,7 +20,7 @@ public sealed class LedgerWriterTests : IDisposable
 
     private LedgerWriter Writer(IUsageLedger ledger) => new(ledger,
         Options.Create(new MeteringOptions { BatchSize = 3, FlushInterval = TimeSpan.FromMilliseconds(10), BufferCapacity = 100 }),
-        new DataDirectory(Options.Create(new SluiceOptions { DataDir = _dataDir })), NullLogger<LedgerWriter>.Instance);
+        new DataDirectory(Options.Create(new SluiceOptions { DataDir = _dataDir })), TimeProvider.System, NullLogger<LedgerWriter>.Instance);
 
     private static UsageRecord Record(int i) => new()
     {

@@ -116,6 +116,32 @@ public sealed class GatewayHost : IAsyncDisposable
         return client;
     }
 
+    /// <summary><c>GET /healthz</c>: its status code and its JSON (overall status, then each component's).</summary>
+    public async Task<(HttpStatusCode Status, JsonElement Report)> HealthAsync()
+    {
+        using var client = ClientFrom(1);
+        using var response = await client.GetAsync("healthz");
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return (response.StatusCode, json.RootElement.Clone());
+    }
+
+    /// <summary>The status of component <paramref name="name"/> on <c>/healthz</c> once it is <paramref name="status"/>
+    /// (polled; a component's state changes in the background), or the last one seen after 20 s.</summary>
+    public async Task<JsonElement> HealthOnceAsync(string name, string status)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            var (_, report) = await HealthAsync();
+            var component = report.GetProperty("components").GetProperty(name);
+            if (component.GetProperty("status").GetString() == status || DateTime.UtcNow > deadline)
+            {
+                return component;
+            }
+            await Task.Delay(50);
+        }
+    }
+
     /// <summary>Creates a key through the admin API; returns (id, secret).</summary>
     public async Task<(string Id, string Key)> CreateKeyAsync(string name = "test", string? plan = null)
     {
