@@ -36,6 +36,37 @@ public sealed class InMemoryRequestLimiterUpkeepTests
     }
 
     [Fact]
+    public void Snapshot_OfCountersWithManyTimes_KeepsEveryOne()
+    {
+        // A plan with a large limit: each counter holds one time per admitted request, far beyond the entry's own slots.
+        var time = new FakeTimeProvider(Start);
+        var before = new InMemoryRequestLimiter(time);
+        var plan = TestPlans.Joint(100_000, TimeSpan.FromHours(1));
+        for (var i = 0; i < 30_000; i++)
+        {
+            Assert.True(before.TryAdmit(plan.ChecksFor(i % 3 == 0 ? "a" : "b", TestPlans.Ip(1 + (i % 2)))).Admitted);
+            time.Advance(TimeSpan.FromMilliseconds(1));
+        }
+        using var file = new MemoryStream();
+        Assert.Equal(4, before.WriteSnapshot(file));
+
+        file.Position = 0;
+        var after = new InMemoryRequestLimiter(time);
+        Assert.Equal(4, after.ReadSnapshot(file));
+
+        var a = after.Peek(plan.ChecksFor("a", TestPlans.Ip(1)));
+        Assert.Equal((10_000, 15_000), (a.Key().Used, a.IpCounter().Used));
+        // The oldest time of each (the very first call, for "a" and 127.0.0.1) came through: its window ends an hour after it.
+        Assert.Equal((long)TimeSpan.FromHours(1).TotalMilliseconds - 30_000, a.Key().ResetAfterMs);
+        var b = after.Peek(plan.ChecksFor("b", TestPlans.Ip(2)));
+        Assert.Equal((20_000, 15_000), (b.Key().Used, b.IpCounter().Used));
+        Assert.Equal((long)TimeSpan.FromHours(1).TotalMilliseconds - 30_000 + 1, b.Key().ResetAfterMs);
+        // And so did the newest (29,999 ms after the first, now 30,000 ms): when all but it have left the window, one is left.
+        time.Advance(TimeSpan.FromHours(1) - TimeSpan.FromMilliseconds(2));
+        Assert.Equal(1, after.Peek(plan.ChecksFor("b", TestPlans.Ip(2))).Key().Used);
+    }
+
+    [Fact]
     public void Snapshot_NotASnapshot_IsRefusedWithAClearError()
     {
         var limiter = new InMemoryRequestLimiter(new FakeTimeProvider(Start));

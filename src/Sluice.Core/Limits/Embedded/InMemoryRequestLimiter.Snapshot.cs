@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Sluice.Core.Limits.Embedded;
@@ -14,59 +16,93 @@ public sealed partial class InMemoryRequestLimiter
     /// Writes every counter with its times, so that a restart does not hand everyone a fresh quota.
     /// Each stripe is copied under its own lock, then written; decisions on other stripes go on meanwhile.
     /// </summary>
+    /// <remarks>
+    /// The times are copied into one pooled buffer per snapshot, sized for the stripe before the copy, and written in
+    /// bulk. A counter of a plan with a large limit holds one time per admitted request of its window (hundreds of
+    /// thousands on a busy key): growing lists for them under the lock, and writing them one call per time, held
+    /// decisions on that stripe up and filled the large-object heap every snapshot.
+    /// </remarks>
     public int WriteSnapshot(Stream destination)
     {
         using var writer = new BinaryWriter(destination, Encoding.UTF8, leaveOpen: true);
         writer.Write(SnapshotMagic);
         writer.Write(SnapshotVersion);
         var written = 0;
-        // Copied under each stripe's lock into two reused buffers (no allocation per counter while the lock is held),
-        // then written with the lock released.
         var counters = new List<(CounterId Id, int RetentionMs, int Count)>();
-        var times = new List<long>();
-        var buffer = new long[CounterEntry.InlineCapacity];
-        for (var i = 0; i < CounterTable.StripeCount; i++)
+        long[]? times = null;
+        try
         {
-            counters.Clear();
-            times.Clear();
-            var stripe = _table[i];
-            lock (stripe.Gate)
+            for (var i = 0; i < CounterTable.StripeCount; i++)
             {
-                for (var slot = 0; slot < stripe.Capacity; slot++)
+                counters.Clear();
+                var stripe = _table[i];
+                lock (stripe.Gate)
                 {
-                    ref var entry = ref stripe[slot];
-                    if (entry.IsEmpty || entry.Count == 0)
+                    var total = 0;
+                    for (var slot = 0; slot < stripe.Capacity; slot++)
                     {
-                        continue;
+                        total += stripe[slot].IsEmpty ? 0 : stripe[slot].Count;
                     }
-                    if (buffer.Length < entry.Count)
+                    if (total > (times?.Length ?? 0))
                     {
-                        buffer = new long[Math.Max(entry.Count, buffer.Length * 2)];
+                        if (times is not null)
+                        {
+                            ArrayPool<long>.Shared.Return(times);
+                        }
+                        times = ArrayPool<long>.Shared.Rent(total);
                     }
-                    entry.CopyTo(stripe.Rings, buffer);
-                    times.AddRange(buffer.AsSpan(0, entry.Count));
-                    counters.Add((entry.Id, entry.RetentionMs, entry.Count));
+                    var used = 0;
+                    for (var slot = 0; slot < stripe.Capacity; slot++)
+                    {
+                        ref var entry = ref stripe[slot];
+                        if (entry.IsEmpty || entry.Count == 0)
+                        {
+                            continue;
+                        }
+                        entry.CopyTo(stripe.Rings, times.AsSpan(used, entry.Count));
+                        used += entry.Count;
+                        counters.Add((entry.Id, entry.RetentionMs, entry.Count));
+                    }
+                }
+                var next = 0;
+                foreach (var (id, retention, count) in counters)
+                {
+                    writer.Write((byte)1);
+                    writer.Write(CounterScopes.NameOf(id.ScopeId));
+                    writer.Write(id.IsText);
+                    writer.Write((ulong)(id.Subject >> 64));
+                    writer.Write((ulong)id.Subject);
+                    writer.Write((long)retention);
+                    writer.Write(count);
+                    WriteTimes(writer, times.AsSpan(next, count));
+                    next += count;
+                    written++;
                 }
             }
-            var next = 0;
-            foreach (var (id, retention, count) in counters)
+        }
+        finally
+        {
+            if (times is not null)
             {
-                writer.Write((byte)1);
-                writer.Write(CounterScopes.NameOf(id.ScopeId));
-                writer.Write(id.IsText);
-                writer.Write((ulong)(id.Subject >> 64));
-                writer.Write((ulong)id.Subject);
-                writer.Write((long)retention);
-                writer.Write(count);
-                for (var k = 0; k < count; k++)
-                {
-                    writer.Write(times[next++]);
-                }
-                written++;
+                ArrayPool<long>.Shared.Return(times);
             }
         }
         writer.Write((byte)0);
         return written;
+    }
+
+    /// <summary>The times as <see cref="BinaryWriter.Write(long)"/> writes each (little-endian), in one write.</summary>
+    private static void WriteTimes(BinaryWriter writer, ReadOnlySpan<long> times)
+    {
+        if (BitConverter.IsLittleEndian)
+        {
+            writer.Write(MemoryMarshal.AsBytes(times));
+            return;
+        }
+        foreach (var time in times)
+        {
+            writer.Write(time);
+        }
     }
 
     /// <summary>Loads counters written by <see cref="WriteSnapshot"/>; meant for start-up, before any decision.</summary>
