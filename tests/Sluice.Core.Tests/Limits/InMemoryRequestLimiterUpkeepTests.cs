@@ -20,12 +20,7 @@ public sealed class InMemoryRequestLimiterUpkeepTests
         time.Advance(TimeSpan.FromMinutes(10));
         before.TryAdmit(plan.ChecksFor("a", TestPlans.Ip(2)));
         before.TryAdmit(plan.ChecksFor("b", TestPlans.Ip(1)));
-        using var file = new MemoryStream();
-        Assert.Equal(4, before.WriteSnapshot(file));
-
-        file.Position = 0;
-        var after = new InMemoryRequestLimiter(time);
-        Assert.Equal(4, after.ReadSnapshot(file));
+        var after = Reloaded(before, time, counters: 4);
 
         var a = after.Peek(plan.ChecksFor("a", TestPlans.Ip(1)));
         Assert.Equal(2, a.Key().Used);
@@ -47,12 +42,7 @@ public sealed class InMemoryRequestLimiterUpkeepTests
             Assert.True(before.TryAdmit(plan.ChecksFor(i % 3 == 0 ? "a" : "b", TestPlans.Ip(1 + (i % 2)))).Admitted);
             time.Advance(TimeSpan.FromMilliseconds(1));
         }
-        using var file = new MemoryStream();
-        Assert.Equal(4, before.WriteSnapshot(file));
-
-        file.Position = 0;
-        var after = new InMemoryRequestLimiter(time);
-        Assert.Equal(4, after.ReadSnapshot(file));
+        var after = Reloaded(before, time, counters: 4);
 
         var a = after.Peek(plan.ChecksFor("a", TestPlans.Ip(1)));
         Assert.Equal((10_000, 15_000), (a.Key().Used, a.IpCounter().Used));
@@ -64,6 +54,17 @@ public sealed class InMemoryRequestLimiterUpkeepTests
         // And so did the newest (29,999 ms after the first, now 30,000 ms): when all but it have left the window, one is left.
         time.Advance(TimeSpan.FromHours(1) - TimeSpan.FromMilliseconds(2));
         Assert.Equal(1, after.Peek(plan.ChecksFor("b", TestPlans.Ip(2))).Key().Used);
+    }
+
+    /// <summary>The limiter as a restart finds it: <paramref name="before"/>'s snapshot read into a fresh one.</summary>
+    private static InMemoryRequestLimiter Reloaded(InMemoryRequestLimiter before, TimeProvider time, int counters)
+    {
+        using var file = new MemoryStream();
+        Assert.Equal(counters, before.WriteSnapshot(file));
+        file.Position = 0;
+        var after = new InMemoryRequestLimiter(time);
+        Assert.Equal(counters, after.ReadSnapshot(file));
+        return after;
     }
 
     [Fact]
