@@ -19,8 +19,8 @@ public sealed partial class InMemoryRequestLimiter
     /// <remarks>
     /// The times are copied into one pooled buffer per snapshot, sized for the stripe before the copy, and written in
     /// bulk. A counter of a plan with a large limit holds one time per admitted request of its window (hundreds of
-    /// thousands on a busy key): growing lists for them under the lock, and writing them one call per time, held
-    /// decisions on that stripe up and filled the large-object heap every snapshot.
+    /// thousands on a busy key): growing lists for them under the lock, and writing them one call per time, made new
+    /// multi-megabyte arrays on the large-object heap at every snapshot and lengthened the time under the lock.
     /// </remarks>
     public int WriteSnapshot(Stream destination)
     {
