@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Sluice.FakeUpstream;
+using Sluice.Testing.Gateway;
 using Sluice.Testing.Servers;
 
 namespace Sluice.Tests;
@@ -88,7 +89,8 @@ public sealed class PostgresOutageGatewayTests : IAsyncLifetime
         }
 
         // /healthz tells an operator's monitor what is wrong and what it means, and still answers 200: the gateway works.
-        var (status, report) = await HealthAsync(a.BaseUrl, "Degraded", "keys", "ledger");
+        using var health = new HttpClient { BaseAddress = new Uri(a.BaseUrl + "/") };
+        var (status, report) = await HealthReports.WhenAsync(health, "Degraded", "keys", "ledger");
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal("Degraded", report.GetProperty("status").GetString());
         var keys = report.GetProperty("components").GetProperty("keys");
@@ -99,7 +101,7 @@ public sealed class PostgresOutageGatewayTests : IAsyncLifetime
         await _server.StartAgainAsync();
 
         // Healthy again by itself.
-        (status, report) = await HealthAsync(a.BaseUrl, "Healthy", "keys", "ledger");
+        (status, report) = await HealthReports.WhenAsync(health, "Healthy", "keys", "ledger");
         Assert.Equal((HttpStatusCode.OK, "Healthy"), (status, report.GetProperty("status").GetString()));
 
         // The admin API works again by itself, and a key created through it reaches the other instance within a second.
@@ -181,22 +183,4 @@ public sealed class PostgresOutageGatewayTests : IAsyncLifetime
     }
 
     private static int Count(string log, string pattern) => Regex.Count(log, pattern);
-
-    /// <summary><c>/healthz</c> once each of <paramref name="components"/> is <paramref name="wanted"/> (polled; at most 20 s).</summary>
-    private static async Task<(HttpStatusCode Status, JsonElement Report)> HealthAsync(string baseUrl, string wanted, params string[] components)
-    {
-        using var client = new HttpClient { BaseAddress = new Uri(baseUrl + "/") };
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            using var response = await client.GetAsync("healthz");
-            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-            var all = components.All(name => json.RootElement.GetProperty("components").GetProperty(name).GetProperty("status").GetString() == wanted);
-            if (all || clock.Elapsed > TimeSpan.FromSeconds(20))
-            {
-                return (response.StatusCode, json.RootElement.Clone());
-            }
-            await Task.Delay(100);
-        }
-    }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Sluice.Core.Keys;
@@ -34,7 +35,7 @@ internal sealed partial class KeyDirectorySync : IHostedService, IComponentHealt
     }
 
     /// <summary>Degraded while reading changes from the key store fails: the keys already known keep working.</summary>
-    public Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult Health => _trouble.Result(_directory.Count == 1 ? "1 key, in step with the key store" : $"{_directory.Count} keys, in step with the key store");
+    public HealthCheckResult Health => _trouble.Result(_directory.Count == 1 ? "1 key, in step with the key store" : $"{_directory.Count} keys, in step with the key store");
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {

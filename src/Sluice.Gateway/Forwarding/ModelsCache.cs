@@ -67,11 +67,10 @@ internal sealed class ModelsCache
 
     private async Task<Entry> SendAsync(CancellationToken timeout)
     {
-        // The forwarded calls' version (YARP's default: HTTP/2 when the upstream offers it), so both share its connections.
         using var request = new HttpRequestMessage(HttpMethod.Get, _upstream.DestinationPrefix + "/v1/models")
         {
-            Version = _upstream.RequestConfig.Version ?? System.Net.HttpVersion.Version20,
-            VersionPolicy = _upstream.RequestConfig.VersionPolicy ?? HttpVersionPolicy.RequestVersionOrLower,
+            Version = UpstreamClient.Version,
+            VersionPolicy = UpstreamClient.VersionPolicy,
         };
         if (_upstream.Authorization is not null)
         {

@@ -35,8 +35,14 @@ public sealed class UpstreamClient : IDisposable
             handler.SslOptions = UpstreamTrust.Options(UpstreamTrust.Load(value.CaCertificate));
         }
         Invoker = new HttpMessageInvoker(new BufferedBodyHandler(handler), disposeHandler: true);
-        RequestConfig = new ForwarderRequestConfig { ActivityTimeout = value.Timeout };
+        RequestConfig = new ForwarderRequestConfig { ActivityTimeout = value.Timeout, Version = Version, VersionPolicy = VersionPolicy };
     }
+
+    /// <summary>The HTTP version asked of the upstream, by forwarded calls and the model list alike (so they share its
+    /// connections): 2.0 or lower, i.e. HTTP/2 where an https:// upstream offers it (YARP's own default).</summary>
+    public static readonly Version Version = HttpVersion.Version20;
+
+    public const HttpVersionPolicy VersionPolicy = HttpVersionPolicy.RequestVersionOrLower;
 
     /// <summary>The upstream base URL without a trailing slash; request paths are appended to it.</summary>
     public string DestinationPrefix { get; }

@@ -41,8 +41,15 @@ internal sealed class Trouble(TimeProvider time)
     /// <summary>Degraded (or <paramref name="status"/>) with the trouble's reason and time, else healthy with
     /// <paramref name="healthy"/>.</summary>
     public HealthCheckResult Result(string healthy, HealthStatus status = HealthStatus.Degraded) => Current is { } trouble
-        ? new HealthCheckResult(status, trouble.Reason, data: new Dictionary<string, object> { ["since"] = trouble.Since })
+        ? Report(status, trouble.Reason, trouble.Since)
         : HealthCheckResult.Healthy(healthy);
+
+    /// <summary>A part in trouble since <paramref name="since"/>, as <c>/healthz</c> shows it.</summary>
+    public static HealthCheckResult Report(HealthStatus status, string reason, DateTimeOffset since) =>
+        new(status, reason, data: new Dictionary<string, object> { [SinceKey] = since });
+
+    /// <summary>Where <see cref="Report"/> keeps the time the trouble began.</summary>
+    public const string SinceKey = "since";
 
     private sealed record State(DateTimeOffset Since, string Reason);
 }
@@ -72,7 +79,7 @@ internal static class HealthReportWriter
                 {
                     json.WriteString("description", entry.Description);
                 }
-                if (entry.Data.TryGetValue("since", out var since) && since is DateTimeOffset time)
+                if (entry.Data.TryGetValue(Trouble.SinceKey, out var since) && since is DateTimeOffset time)
                 {
                     json.WriteString("since", time);
                 }

@@ -1,8 +1,8 @@
-using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Sluice.Gateway.Hosting;
 using System.Diagnostics;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Sluice.Core.Limits;
 using Sluice.Core.Limits.Embedded;
+using Sluice.Gateway.Hosting;
 
 namespace Sluice.Gateway.Limiting;
 

@@ -78,7 +78,7 @@ internal sealed partial class ResilientRequestLimiter : IRequestLimiter, ICompon
     {
         null => "failing",
         RedisConnectionException connection => $"connection: {connection.FailureType}",
-        TimeoutRejectedException or RedisTimeoutException or TimeoutException => "no answer in time",
+        TimeoutRejectedException or TimeoutException => "no answer in time",
         _ => exception.Message.Split(';', 2)[0],
     };
 

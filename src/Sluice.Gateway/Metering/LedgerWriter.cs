@@ -18,16 +18,16 @@ namespace Sluice.Gateway.Metering;
 /// </summary>
 public sealed partial class LedgerWriter : IHostedService, IComponentHealth, IDisposable
 {
+    /// <summary>A write to the ledger that takes longer than this is reported on <c>/healthz</c>; a batch takes
+    /// milliseconds.</summary>
+    private static readonly TimeSpan SlowWrite = TimeSpan.FromSeconds(5);
+
     private readonly IUsageLedger _ledger;
     private readonly MeteringOptions _options;
     private readonly string _spillPath;
     private readonly ILogger _logger;
     private readonly Channel<UsageRecord> _channel;
     private readonly CancellationTokenSource _stopping = new();
-    /// <summary>A write to the ledger that takes longer than this is reported on <c>/healthz</c>; a batch takes
-    /// milliseconds.</summary>
-    private static readonly TimeSpan SlowWrite = TimeSpan.FromSeconds(5);
-
     private readonly Trouble _trouble;
     private readonly TimeProvider _time;
     private long _writeStarted;
@@ -69,9 +69,9 @@ public sealed partial class LedgerWriter : IHostedService, IComponentHealth, IDi
             var started = Interlocked.Read(ref _writeStarted);
             if (_trouble.Current is null && started != 0 && _time.GetElapsedTime(started) is var waited && waited > SlowWrite)
             {
-                return new HealthCheckResult(status,
+                return Trouble.Report(status,
                     $"Writing the usage ledger has waited {waited.TotalSeconds:0} s for the database so far; {Pending} rows are kept meanwhile, none is lost",
-                    data: new Dictionary<string, object> { ["since"] = _time.GetUtcNow() - waited });
+                    _time.GetUtcNow() - waited);
             }
             return _trouble.Result($"{Pending} rows waiting to be written", status);
         }

@@ -120,26 +120,16 @@ public sealed class GatewayHost : IAsyncDisposable
     public async Task<(HttpStatusCode Status, JsonElement Report)> HealthAsync()
     {
         using var client = ClientFrom(1);
-        using var response = await client.GetAsync("healthz");
-        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return (response.StatusCode, json.RootElement.Clone());
+        return await HealthReports.ReadAsync(client);
     }
 
-    /// <summary>The status of component <paramref name="name"/> on <c>/healthz</c> once it is <paramref name="status"/>
-    /// (polled; a component's state changes in the background), or the last one seen after 20 s.</summary>
+    /// <summary>Component <paramref name="name"/> on <c>/healthz</c> once it is <paramref name="status"/>
+    /// (<see cref="HealthReports.WhenAsync"/>), or as last seen after 20 s.</summary>
     public async Task<JsonElement> HealthOnceAsync(string name, string status)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (true)
-        {
-            var (_, report) = await HealthAsync();
-            var component = report.GetProperty("components").GetProperty(name);
-            if (component.GetProperty("status").GetString() == status || DateTime.UtcNow > deadline)
-            {
-                return component;
-            }
-            await Task.Delay(50);
-        }
+        using var client = ClientFrom(1);
+        var (_, report) = await HealthReports.WhenAsync(client, status, name);
+        return report.GetProperty("components").GetProperty(name);
     }
 
     /// <summary>Creates a key through the admin API; returns (id, secret).</summary>
