@@ -10,17 +10,20 @@ public sealed partial class RedisRequestLimiter
     /// for a rolling window; for a calendar-day limit it is "previous start,start,end,next end" in ms, the zone's
     /// days around the gateway's clock, and the counter holds only times since the start of the day Redis's
     /// time falls into).
-    /// Replies with integers: admitted (1/0), the time used, then used, reset-after, retry-after per counter.
+    /// Replies with one text of integers separated by commas: admitted (1/0), the time used, then used,
+    /// reset-after, retry-after per counter (mode r: released, the time used). An admission stores the same text
+    /// under the request id, so that a retried decision gets it back as it was.
+    /// Every number that goes to Redis or into the text is made with <c>string.format('%d')</c> or passed on as
+    /// the argument's own string: a Lua number given to <c>redis.call</c> or <c>table.concat</c> is formatted with
+    /// <c>%.14g</c>, glibc's floating-point formatting, the largest single cost in a profile of Redis running the
+    /// script (docs/benchmarks.md, 4.10). The oldest time read while trimming is the one the reset is computed
+    /// from, and the clock is written only when it moves.
     /// </summary>
     internal const string Script = """
         local mode = ARGV[1]
         if mode == 'a' then
           local done = redis.call('GET', KEYS[2])
-          if done then
-            local reply = {}
-            for v in string.gmatch(done, '[^,]+') do reply[#reply + 1] = tonumber(v) end
-            return reply
-          end
+          if done then return done end
         end
         local now
         if ARGV[2] ~= '' then
@@ -30,25 +33,27 @@ public sealed partial class RedisRequestLimiter
           now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         end
         local last = tonumber(redis.call('GET', KEYS[1]) or '0')
-        if now < last then now = last end
-        redis.call('SET', KEYS[1], now, 'PX', 2592000000)
+        if now > last then
+          redis.call('SET', KEYS[1], string.format('%d', now), 'PX', '2592000000')
+        else
+          now = last
+        end
+        local stamp = string.format('%d', now)
         local n = #KEYS - 2
         if mode == 'r' then
           local released = 0
-          for i = 1, n do released = released + redis.call('LREM', KEYS[i + 2], -1, ARGV[4]) end
-          return {released, now}
+          for i = 1, n do released = released + redis.call('LREM', KEYS[i + 2], '-1', ARGV[4]) end
+          return string.format('%d,%d', released, now)
         end
-        local used = {}
-        local cutoff = {}
-        local dayend = {}
+        local limits, windows, used, oldest, cutoff, dayend = {}, {}, {}, {}, {}, {}
         local admitted = 1
         for i = 1, n do
           local key = KEYS[i + 2]
-          local limit = tonumber(ARGV[2 + 3 * i])
-          local window = tonumber(ARGV[3 + 3 * i])
+          limits[i] = tonumber(ARGV[2 + 3 * i])
+          windows[i] = tonumber(ARGV[3 + 3 * i])
           local days = ARGV[4 + 3 * i]
           if days == '' then
-            cutoff[i] = now - window
+            cutoff[i] = now - windows[i]
           else
             local b = {}
             for v in string.gmatch(days, '[^,]+') do b[#b + 1] = tonumber(v) end
@@ -57,57 +62,54 @@ public sealed partial class RedisRequestLimiter
             cutoff[i] = start - 1
             dayend[i] = finish
           end
+          local first
           while true do
-            local oldest = redis.call('LINDEX', key, -1)
-            if not oldest or tonumber(oldest) > cutoff[i] then break end
+            first = redis.call('LINDEX', key, '-1')
+            if not first then break end
+            first = tonumber(first)
+            if first > cutoff[i] then break end
             redis.call('RPOP', key)
           end
+          oldest[i] = first
           used[i] = redis.call('LLEN', key)
-          if used[i] >= limit then admitted = 0 end
+          if used[i] >= limits[i] then admitted = 0 end
         end
-        if mode == 'p' then admitted = 1 end
         local reply = {admitted, now}
         for i = 1, n do
           local key = KEYS[i + 2]
-          local limit = tonumber(ARGV[2 + 3 * i])
-          local window = tonumber(ARGV[3 + 3 * i])
-          local count = used[i]
+          local limit, window, count, first = limits[i], windows[i], used[i], oldest[i]
           local retry = 0
-          if mode == 'p' then
-            if count >= limit then admitted = 0 end
-          end
           if count >= limit then
             if dayend[i] then
               retry = dayend[i] - now
             elseif limit == 0 then
               retry = window
             else
-              retry = tonumber(redis.call('LINDEX', key, limit - count - 1)) + window - now
+              retry = tonumber(redis.call('LINDEX', key, string.format('%d', limit - count - 1))) + window - now
             end
             if retry < 1 then retry = 1 end
           end
           if admitted == 1 and mode == 'a' then
-            redis.call('LPUSH', key, now)
+            redis.call('LPUSH', key, stamp)
             if dayend[i] then
-              redis.call('PEXPIRE', key, dayend[i] - now)
+              redis.call('PEXPIRE', key, string.format('%d', dayend[i] - now))
             else
-              redis.call('PEXPIRE', key, window)
+              redis.call('PEXPIRE', key, ARGV[3 + 3 * i])
             end
             count = count + 1
+            if not first then first = now end
           end
           local reset = 0
-          local oldest = redis.call('LINDEX', key, -1)
-          if oldest then
-            if dayend[i] then reset = dayend[i] - now else reset = tonumber(oldest) + window - now end
+          if first then
+            if dayend[i] then reset = dayend[i] - now else reset = first + window - now end
           end
           reply[#reply + 1] = count
           reply[#reply + 1] = reset
           reply[#reply + 1] = retry
         end
-        if mode == 'p' then reply[1] = admitted end
-        if mode == 'a' then
-          redis.call('SET', KEYS[2], table.concat(reply, ','), 'PX', tonumber(ARGV[3]))
-        end
-        return reply
+        for j = 1, #reply do reply[j] = string.format('%d', reply[j]) end
+        local text = table.concat(reply, ',')
+        if mode == 'a' then redis.call('SET', KEYS[2], text, 'PX', ARGV[3]) end
+        return text
         """;
 }

@@ -42,6 +42,40 @@ public sealed class RedisRequestLimiterBehaviourTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TryAdmit_RequestIdDecidedByAnInstanceNotYetUpgraded_AnswersWhatItDecided()
+    {
+        // The earlier script kept the same text under the request id (then made by table.concat), so a decision
+        // retried across a rolling upgrade still counts once.
+        var limiter = Limiter(new FakeTimeProvider(Start));
+        var plan = TestPlans.Joint(5, TimeSpan.FromHours(1));
+        var checks = plan.ChecksFor("k", TestPlans.Ip(1));
+        var at = Start.ToUnixTimeMilliseconds();
+        await _connection!.GetDatabase().StringSetAsync("{" + _prefix + "}:r:req-old", $"1,{at},3,3600000,0,2,3500000,0");
+
+        var retry = await limiter.TryAdmitAsync(checks, "req-old", CancellationToken.None);
+
+        Assert.True(retry.Admitted);
+        Assert.Equal(at, retry.TimestampMs);
+        Assert.Equal((3, 2), (retry.Counters[0].Used, retry.Counters[1].Used)); // in the order of the checks
+        Assert.Equal(3_500_000, retry.Counters[1].ResetAfterMs);
+        Assert.Equal(0, (await limiter.PeekAsync(checks, CancellationToken.None)).Key().Used);
+    }
+
+    [Fact]
+    public async Task TryAdmit_RequestIdHoldingSomethingElse_IsAnErrorNotADecision()
+    {
+        var limiter = Limiter(new FakeTimeProvider(Start));
+        var checks = TestPlans.Joint(5, TimeSpan.FromHours(1)).ChecksFor("k", TestPlans.Ip(1));
+        await _connection!.GetDatabase().StringSetAsync("{" + _prefix + "}:r:req-odd", "not a decision");
+
+        // A RedisException is what the gateway's limiter treats as Redis being unavailable (its outage policy).
+        var error = await Assert.ThrowsAsync<RedisException>(() => limiter.TryAdmitAsync(checks, "req-odd", CancellationToken.None).AsTask());
+
+        Assert.Contains("integers separated by commas", error.Message, StringComparison.Ordinal);
+        Assert.Equal(0, (await limiter.PeekAsync(checks, CancellationToken.None)).Key().Used);
+    }
+
+    [Fact]
     public async Task TryAdmit_WithoutInjectedClock_UsesRedisTime_NeverRunningBackwards()
     {
         var limiter = Limiter();
