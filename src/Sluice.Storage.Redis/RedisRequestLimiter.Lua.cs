@@ -10,10 +10,10 @@ public sealed partial class RedisRequestLimiter
     /// for a rolling window; for a calendar-day limit it is "previous start,start,end,next end" in ms, the zone's
     /// days around the gateway's clock, and the counter holds only times since the start of the day Redis's
     /// time falls into).
-    /// Replies with one text of integers separated by commas: admitted (1/0), the time used, then used,
-    /// reset-after, retry-after per counter (mode r: released, the time used). An admission stores the same text
-    /// under the request id, so that a retried decision gets it back as it was.
-    /// Every number that goes to Redis or into the text is made with <c>string.format('%d')</c> or passed on as
+    /// Replies with integers: admitted (1/0), the time used, then used, reset-after, retry-after per counter (mode r:
+    /// released, the time used). An admission stores the same integers, separated by commas, under the request id,
+    /// so that a retried decision gets them back as they were.
+    /// Every number that goes to Redis or into that text is made with <c>string.format('%d')</c> or passed on as
     /// the argument's own string: a Lua number given to <c>redis.call</c> or <c>table.concat</c> is formatted with
     /// <c>%.14g</c>, glibc's floating-point formatting, the largest single cost in a profile of Redis running the
     /// script (docs/benchmarks.md, 4.10). The oldest time read while trimming is the one the reset is computed
@@ -23,7 +23,11 @@ public sealed partial class RedisRequestLimiter
         local mode = ARGV[1]
         if mode == 'a' then
           local done = redis.call('GET', KEYS[2])
-          if done then return done end
+          if done then
+            local reply = {}
+            for v in string.gmatch(done, '[^,]+') do reply[#reply + 1] = tonumber(v) end
+            return reply
+          end
         end
         local now
         if ARGV[2] ~= '' then
@@ -43,7 +47,7 @@ public sealed partial class RedisRequestLimiter
         if mode == 'r' then
           local released = 0
           for i = 1, n do released = released + redis.call('LREM', KEYS[i + 2], '-1', ARGV[4]) end
-          return string.format('%d,%d', released, now)
+          return {released, now}
         end
         local limits, windows, used, oldest, cutoff, dayend = {}, {}, {}, {}, {}, {}
         local admitted = 1
@@ -107,9 +111,11 @@ public sealed partial class RedisRequestLimiter
           reply[#reply + 1] = reset
           reply[#reply + 1] = retry
         end
-        for j = 1, #reply do reply[j] = string.format('%d', reply[j]) end
-        local text = table.concat(reply, ',')
-        if mode == 'a' then redis.call('SET', KEYS[2], text, 'PX', ARGV[3]) end
-        return text
+        if mode == 'a' then
+          local text = {}
+          for j = 1, #reply do text[j] = string.format('%d', reply[j]) end
+          redis.call('SET', KEYS[2], table.concat(text, ','), 'PX', ARGV[3])
+        end
+        return reply
         """;
 }

@@ -1,4 +1,3 @@
-using System.Buffers.Text;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -61,7 +60,7 @@ public sealed partial class RedisRequestLimiter : IRequestLimiter
             return 0;
         }
         var reply = await EvaluateAsync("r", checks, "", admitted.TimestampMs.ToString(CultureInfo.InvariantCulture));
-        return (int)Integers(reply, 2)[0];
+        return (int)(long)Integers(reply, 2)[0];
     }
 
     /// <summary>
@@ -81,7 +80,7 @@ public sealed partial class RedisRequestLimiter : IRequestLimiter
         ? string.Concat(_counterPrefix, counter.Scope, "|", counter.Text)
         : string.Create(CultureInfo.InvariantCulture, $"{_counterPrefix}{counter.Scope}|#{counter.Number:x}");
 
-    private async Task<byte[]> EvaluateAsync(string mode, ReadOnlyMemory<LimitCheck> memory, string requestId, string release)
+    private async Task<RedisResult[]> EvaluateAsync(string mode, ReadOnlyMemory<LimitCheck> memory, string requestId, string release)
     {
         var (keys, values) = Arguments(mode, memory.Span, requestId, release);
         var database = _redis.GetDatabase();
@@ -95,7 +94,7 @@ public sealed partial class RedisRequestLimiter : IRequestLimiter
             // The script did not run: Redis does not have it (SCRIPT FLUSH, a restart, a new server). EVAL loads it.
             result = await database.ScriptEvaluateAsync(Script, keys, values);
         }
-        return (byte[]?)result ?? throw new RedisException("The limiter script replied with nothing.");
+        return (RedisResult[]?)result ?? [];
     }
 
     private (RedisKey[] Keys, RedisValue[] Values) Arguments(string mode, ReadOnlySpan<LimitCheck> checks, string requestId, string release)
@@ -119,53 +118,27 @@ public sealed partial class RedisRequestLimiter : IRequestLimiter
         return (keys, values);
     }
 
-    private static AdmissionResult Parse(byte[] reply, ReadOnlySpan<LimitCheck> checks)
+    private static AdmissionResult Parse(RedisResult[] reply, ReadOnlySpan<LimitCheck> checks)
     {
-        Span<long> values = stackalloc long[2 + (3 * checks.Length)];
-        Integers(reply, values);
+        Integers(reply, 2 + (3 * checks.Length));
         var states = new CounterState[checks.Length];
         for (var i = 0; i < checks.Length; i++)
         {
             var at = 2 + (3 * i);
-            states[i] = new CounterState(checks[i].Policy, (int)values[at], values[at + 1], values[at + 2]);
+            states[i] = new CounterState(checks[i].Policy, (int)(long)reply[at], (long)reply[at + 1], (long)reply[at + 2]);
         }
-        return new AdmissionResult(values[0] == 1, states, values[1]);
+        return new AdmissionResult((long)reply[0] == 1, states, (long)reply[1]);
     }
 
-    private static long[] Integers(byte[] reply, int count)
+    /// <summary>Checks that the script replied with <paramref name="count"/> integers. A reply of another shape (a
+    /// value under a request id that this limiter did not write, a script of another version) is a Redis error, for
+    /// which the gateway's outage policy applies, not a decision and not a crash.</summary>
+    private static RedisResult[] Integers(RedisResult[] reply, int count)
     {
-        var values = new long[count];
-        Integers(reply, values);
-        return values;
-    }
-
-    /// <summary>Reads the script's reply, integers separated by commas, into <paramref name="values"/>; a reply of
-    /// another shape (a script of another version) is an error, not a decision.</summary>
-    private static void Integers(ReadOnlySpan<byte> reply, Span<long> values)
-    {
-        for (var i = 0; i < values.Length; i++)
+        if (reply.Length != count || Array.Exists(reply, static value => value.Resp2Type != ResultType.Integer))
         {
-            if (i > 0)
-            {
-                if (reply.IsEmpty || reply[0] != (byte)',')
-                {
-                    throw Malformed(values.Length);
-                }
-                reply = reply[1..];
-            }
-            if (!Utf8Parser.TryParse(reply, out long value, out var consumed))
-            {
-                throw Malformed(values.Length);
-            }
-            values[i] = value;
-            reply = reply[consumed..];
+            throw new RedisException($"The limiter script's reply is not {count} integers.");
         }
-        if (!reply.IsEmpty)
-        {
-            throw Malformed(values.Length);
-        }
+        return reply;
     }
-
-    private static RedisException Malformed(int expected) =>
-        new($"The limiter script's reply is not {expected} integers separated by commas.");
 }

@@ -71,7 +71,7 @@ public sealed class RedisRequestLimiterBehaviourTests : IAsyncLifetime
         // A RedisException is what the gateway's limiter treats as Redis being unavailable (its outage policy).
         var error = await Assert.ThrowsAsync<RedisException>(() => limiter.TryAdmitAsync(checks, "req-odd", CancellationToken.None).AsTask());
 
-        Assert.Contains("integers separated by commas", error.Message, StringComparison.Ordinal);
+        Assert.Contains("is not 8 integers", error.Message, StringComparison.Ordinal);
         Assert.Equal(0, (await limiter.PeekAsync(checks, CancellationToken.None)).Key().Used);
     }
 

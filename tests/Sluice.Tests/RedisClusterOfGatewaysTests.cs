@@ -13,19 +13,26 @@ namespace Sluice.Tests;
 /// Three gateway processes sharing one redis-server (and one key database): 1,000 concurrent requests spread over
 /// the three and over several client IPs admit exactly what one machine would.
 /// </summary>
-public sealed class RedisClusterOfGatewaysTests : IAsyncLifetime
+public class RedisClusterOfGatewaysTests : IAsyncLifetime
 {
     private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "sluice-trio-" + Guid.NewGuid().ToString("N")[..10]);
     private readonly List<SluiceProcess> _gateways = [];
-    private RedisServer? _redis;
+    private IAsyncDisposable? _redis;
     private FakeUpstreamServer? _upstream;
+
+    /// <summary>Starts the Redis the three instances share; returns it and the connection string they are given.</summary>
+    protected virtual async Task<(IAsyncDisposable Redis, string Configuration)> StartRedisAsync()
+    {
+        var redis = await RedisServer.StartAsync();
+        return (redis, redis.Configuration);
+    }
 
     public async Task InitializeAsync()
     {
-        _redis = await RedisServer.StartAsync();
+        (_redis, var configuration) = await StartRedisAsync();
         _upstream = await FakeUpstreamServer.StartAsync(new FakeUpstreamOptions { RecordRequests = false });
         var starts = Enumerable.Range(0, 3).Select(_ => SluiceProcess.ServeAsync(
-            "--data-dir", _dataDir, "--upstream", _upstream.BaseUrl, "--admin-token", "t0ken", "--redis", _redis.Configuration,
+            "--data-dir", _dataDir, "--upstream", _upstream.BaseUrl, "--admin-token", "t0ken", "--redis", configuration,
             // Generous so that a loaded 2-core machine never falls back to the local limiter during the test.
             "--Sluice:Redis:Timeout=00:00:10", "--Sluice:Limiter:OutagePolicy=Closed",
             "--Logging:LogLevel:Sluice.Requests=Warning"));
@@ -132,5 +139,18 @@ public sealed class RedisClusterOfGatewaysTests : IAsyncLifetime
             }
         }
         return key;
+    }
+}
+
+/// <summary>
+/// The same three instances on a Redis Cluster of three masters, each given every node: the decisions of the key
+/// and of the IPs go to the one master owning the limiter's hash tag, and stay exact.
+/// </summary>
+public sealed class GatewaysOnRedisClusterOfThreeTests : RedisClusterOfGatewaysTests
+{
+    protected override async Task<(IAsyncDisposable Redis, string Configuration)> StartRedisAsync()
+    {
+        var cluster = await RedisCluster.StartAsync(masters: 3);
+        return (cluster, cluster.Configuration);
     }
 }

@@ -1,15 +1,14 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using System.Text;
+using Sluice.Testing;
 
 namespace Sluice.Tests;
 
 /// <summary>The real <c>sluice</c> executable run as a child process (<c>dotnet sluice.dll …</c>), as an operator runs it.</summary>
-public sealed partial class SluiceProcess : IAsyncDisposable
+public sealed class SluiceProcess : IAsyncDisposable
 {
-    private const int SigTerm = 15;
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     private readonly Process _process;
@@ -96,10 +95,7 @@ public sealed partial class SluiceProcess : IAsyncDisposable
     /// <summary>Sends SIGTERM, as a service manager does, and waits for a graceful exit.</summary>
     public async Task<int> TerminateAsync()
     {
-        if (Kill(_process.Id, SigTerm) != 0)
-        {
-            throw new InvalidOperationException($"kill -TERM {_process.Id} failed: errno {Marshal.GetLastPInvokeError()}");
-        }
+        Signals.Send(_process, Signals.Term);
         using var timeout = new CancellationTokenSource(Patience);
         await _process.WaitForExitAsync(timeout.Token);
         return _process.ExitCode;
@@ -158,7 +154,4 @@ public sealed partial class SluiceProcess : IAsyncDisposable
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
 }

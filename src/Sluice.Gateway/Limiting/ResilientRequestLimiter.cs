@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.CircuitBreaker;
-using Polly.Timeout;
 using Sluice.Core.Limits;
 using Sluice.Core.Limits.Embedded;
 using Sluice.Gateway.Hosting;
@@ -14,7 +13,9 @@ namespace Sluice.Gateway.Limiting;
 
 /// <summary>
 /// The shared limiter (Redis) behind a short timeout and a circuit breaker (Polly), so that a dead Redis costs at
-/// most a few timeouts and then nothing. While it is unavailable the outage policy decides: <c>local</c> uses this
+/// most a few timeouts and then nothing. The timeout is the wait itself (<see cref="Task.WaitAsync(TimeSpan, CancellationToken)"/>,
+/// one timer per call): StackExchange.Redis takes no cancellation token, so a Polly timeout would only cancel a token
+/// that the same kind of wait then has to watch. While it is unavailable the outage policy decides: <c>local</c> uses this
 /// instance's embedded limiter, <c>open</c> admits, <c>closed</c> refuses with 503. The breaker probes Redis again
 /// after <see cref="LimiterOptions.BreakDuration"/> and the gateway returns to it by itself.
 /// </summary>
@@ -30,6 +31,7 @@ internal sealed partial class ResilientRequestLimiter : IRequestLimiter, ICompon
     private readonly LimiterMetrics _metrics;
     private readonly ILogger _logger;
     private readonly ResiliencePipeline _pipeline;
+    private readonly TimeSpan _timeout;
     private readonly Trouble _trouble;
 
     public ResilientRequestLimiter(
@@ -42,7 +44,8 @@ internal sealed partial class ResilientRequestLimiter : IRequestLimiter, ICompon
         _breakDuration = options.Value.BreakDuration;
         _metrics = metrics;
         _logger = logger;
-        var outage = new PredicateBuilder().Handle<RedisException>().Handle<TimeoutRejectedException>().Handle<TimeoutException>();
+        _timeout = timeout;
+        var outage = new PredicateBuilder().Handle<RedisException>().Handle<TimeoutException>();
         _pipeline = new ResiliencePipelineBuilder()
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
@@ -66,7 +69,6 @@ internal sealed partial class ResilientRequestLimiter : IRequestLimiter, ICompon
                     return ValueTask.CompletedTask;
                 },
             })
-            .AddTimeout(timeout)
             .Build();
     }
 
@@ -78,7 +80,7 @@ internal sealed partial class ResilientRequestLimiter : IRequestLimiter, ICompon
     {
         null => "failing",
         RedisConnectionException connection => $"connection: {connection.FailureType}",
-        TimeoutRejectedException or TimeoutException => "no answer in time",
+        TimeoutException => "no answer in time",
         _ => exception.Message.Split(';', 2)[0],
     };
 
@@ -95,8 +97,8 @@ internal sealed partial class ResilientRequestLimiter : IRequestLimiter, ICompon
         try
         {
             var result = await _pipeline.ExecuteAsync(
-                static (state, token) => new ValueTask<AdmissionResult>(state.Shared.TryAdmitAsync(state.Checks, state.RequestId, token).AsTask().WaitAsync(token)),
-                (Shared: _shared, Checks: checks, RequestId: requestId),
+                static (state, token) => new ValueTask<AdmissionResult>(state.Shared.TryAdmitAsync(state.Checks, state.RequestId, token).AsTask().WaitAsync(state.Timeout, token)),
+                (Shared: _shared, Checks: checks, RequestId: requestId, Timeout: _timeout),
                 cancellationToken);
             _metrics.Decided(Shared, result.Admitted, started);
             return new AdmissionResult(result.Admitted, result.Counters, result.TimestampMs) { DecidedBy = Shared };
@@ -112,8 +114,8 @@ internal sealed partial class ResilientRequestLimiter : IRequestLimiter, ICompon
         try
         {
             return await _pipeline.ExecuteAsync(
-                static (state, token) => new ValueTask<AdmissionResult>(state.Shared.PeekAsync(state.Checks, token).AsTask().WaitAsync(token)),
-                (Shared: _shared, Checks: checks),
+                static (state, token) => new ValueTask<AdmissionResult>(state.Shared.PeekAsync(state.Checks, token).AsTask().WaitAsync(state.Timeout, token)),
+                (Shared: _shared, Checks: checks, Timeout: _timeout),
                 cancellationToken);
         }
         catch (Exception exception) when (IsOutage(exception) && !cancellationToken.IsCancellationRequested)
@@ -132,8 +134,8 @@ internal sealed partial class ResilientRequestLimiter : IRequestLimiter, ICompon
                 try
                 {
                     return await _pipeline.ExecuteAsync(
-                        static (state, token) => new ValueTask<int>(state.Shared.ReleaseAsync(state.Checks, state.Admitted, token).AsTask().WaitAsync(token)),
-                        (Shared: _shared, Checks: checks, Admitted: admitted),
+                        static (state, token) => new ValueTask<int>(state.Shared.ReleaseAsync(state.Checks, state.Admitted, token).AsTask().WaitAsync(state.Timeout, token)),
+                        (Shared: _shared, Checks: checks, Admitted: admitted, Timeout: _timeout),
                         cancellationToken);
                 }
                 catch (Exception exception) when (IsOutage(exception) && !cancellationToken.IsCancellationRequested)
@@ -169,7 +171,7 @@ internal sealed partial class ResilientRequestLimiter : IRequestLimiter, ICompon
     }
 
     private static bool IsOutage(Exception exception) =>
-        exception is RedisException or TimeoutRejectedException or TimeoutException or BrokenCircuitException;
+        exception is RedisException or TimeoutException or BrokenCircuitException;
 
     [LoggerMessage(EventId = 50, EventName = "SharedLimiterUnavailable", Level = LogLevel.Warning,
         Message = "The Redis limiter is unavailable ({Reason}); outage policy '{Policy}' applies, Redis is tried again in {Seconds} s")]

@@ -87,17 +87,7 @@ public sealed class RedisOutageTests : IAsyncLifetime
         await _redis.StartAgainAsync();
         await using var redis = await ConnectionMultiplexer.ConnectAsync(_redis.Configuration);
         var counter = $"{{outage}}:c:free:key|{id}";
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        var inRedis = 0;
-        while (inRedis < 3 && DateTime.UtcNow < deadline)
-        {
-            // Redis decides again when each call adds exactly one time to the key's log there.
-            var length = await redis.GetDatabase().ListLengthAsync(counter);
-            await AssertStatuses(client, 1, HttpStatusCode.OK);
-            inRedis = await redis.GetDatabase().ListLengthAsync(counter) == length + 1 ? inRedis + 1 : 0;
-            await Task.Delay(inRedis == 0 ? 200 : 0);
-        }
-        Assert.True(inRedis == 3, "decisions should go to Redis again once it is back");
+        await AssertDecidedByRedisAgainAsync(client, redis, counter);
 
         // SCRIPT FLUSH on the restarted server: the script is reloaded transparently.
         await using (var admin = await ConnectionMultiplexer.ConnectAsync(_redis.Configuration + ",allowAdmin=true"))
@@ -107,6 +97,50 @@ public sealed class RedisOutageTests : IAsyncLifetime
         var before = await redis.GetDatabase().ListLengthAsync(counter);
         await AssertStatuses(client, 1, HttpStatusCode.OK);
         Assert.Equal(before + 1, await redis.GetDatabase().ListLengthAsync(counter));
+    }
+
+    /// <summary>A Redis that hangs (its host frozen, packets dropped) answers nothing and refuses nothing: each call
+    /// waits at most the timeout (Sluice's default 250 ms) until the breaker opens, then is decided locally at once.</summary>
+    [Fact]
+    public async Task LocalPolicy_RedisStopsAnswering_CallsAnsweredAfterTheTimeout_ThenRedisIsUsedAgain()
+    {
+        await using var gateway = await Gateway("Local");
+        var (id, key) = await gateway.CreateKeyAsync();
+        using var client = gateway.ClientFrom(2, key);
+        await AssertStatuses(client, 2, HttpStatusCode.OK);
+
+        _redis!.Pause();
+        try
+        {
+            // Every call answered, none hanging (the client gives up after 30 s).
+            await AssertStatuses(client, 10, HttpStatusCode.OK);
+            var limiter = await gateway.HealthOnceAsync("limiter", "Degraded");
+            Assert.Contains("no answer in time", limiter.GetProperty("description").GetString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            _redis.Resume();
+        }
+
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(_redis.Configuration);
+        await AssertDecidedByRedisAgainAsync(client, redis, $"{{outage}}:c:free:key|{id}");
+        Assert.Equal("Healthy", (await gateway.HealthOnceAsync("limiter", "Healthy")).GetProperty("status").GetString());
+    }
+
+    /// <summary>Waits (20 s at most) until Redis decides again: three calls in a row each add exactly one time to the
+    /// key's log there.</summary>
+    private static async Task AssertDecidedByRedisAgainAsync(HttpClient client, ConnectionMultiplexer redis, string counter)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var inRedis = 0;
+        while (inRedis < 3 && DateTime.UtcNow < deadline)
+        {
+            var length = await redis.GetDatabase().ListLengthAsync(counter);
+            await AssertStatuses(client, 1, HttpStatusCode.OK);
+            inRedis = await redis.GetDatabase().ListLengthAsync(counter) == length + 1 ? inRedis + 1 : 0;
+            await Task.Delay(inRedis == 0 ? 200 : 0);
+        }
+        Assert.True(inRedis == 3, "decisions should go to Redis again once it is back");
     }
 
     [Fact]

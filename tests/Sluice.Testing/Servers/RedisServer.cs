@@ -20,12 +20,15 @@ public sealed class RedisServer : IAsyncDisposable
     private static readonly Dictionary<RedisEngine, RedisServer> s_shared = [];
 
     private readonly string _directory;
+    private readonly bool _clusterMember;
     private Process? _process;
 
-    private RedisServer(int port, RedisEngine engine)
+    private RedisServer(int port, RedisEngine engine, bool clusterMember = false)
     {
         Port = port;
         Engine = engine;
+        _clusterMember = clusterMember;
+        ClusterBusPort = engine == RedisEngine.RedisCluster ? FreePort() : 0;
         _directory = Path.Combine(Path.GetTempPath(), "sluice-redis-" + Guid.NewGuid().ToString("N")[..10]);
         Directory.CreateDirectory(_directory);
     }
@@ -33,6 +36,9 @@ public sealed class RedisServer : IAsyncDisposable
     public int Port { get; }
 
     public RedisEngine Engine { get; }
+
+    /// <summary>The cluster bus's port in cluster mode (0 otherwise).</summary>
+    internal int ClusterBusPort { get; }
 
     /// <summary>A StackExchange.Redis connection string for this server.</summary>
     public string Configuration => $"127.0.0.1:{Port},abortConnect=false";
@@ -68,6 +74,15 @@ public sealed class RedisServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>A cluster-mode node that holds no slots yet: <see cref="RedisCluster"/> assigns them and joins it to
+    /// the others.</summary>
+    internal static async Task<RedisServer> StartClusterMemberAsync()
+    {
+        var server = new RedisServer(FreePort(), RedisEngine.RedisCluster, clusterMember: true);
+        await server.StartAgainAsync();
+        return server;
+    }
+
     public async Task StartAgainAsync()
     {
         var start = new ProcessStartInfo(Engine switch
@@ -89,7 +104,10 @@ public sealed class RedisServer : IAsyncDisposable
         if (Engine == RedisEngine.RedisCluster)
         {
             // Announced as 127.0.0.1: a lone node otherwise lists itself without an address, and clients wait for one.
-            arguments = [.. arguments, "--cluster-enabled", "yes", "--cluster-config-file", Path.Combine(_directory, "nodes.conf"), "--cluster-announce-ip", "127.0.0.1"];
+            // The cluster bus gets its own free port: by default it is the port + 10,000, and redis-server refuses to
+            // start when that passes 65,535 (a free port above 55,535, about one start in five here).
+            arguments = [.. arguments, "--cluster-enabled", "yes", "--cluster-config-file", Path.Combine(_directory, "nodes.conf"), "--cluster-announce-ip", "127.0.0.1",
+                "--cluster-port", ClusterBusPort.ToString(System.Globalization.CultureInfo.InvariantCulture)];
         }
         foreach (var arg in arguments)
         {
@@ -113,7 +131,7 @@ public sealed class RedisServer : IAsyncDisposable
                 {
                     await client.ConnectAsync(IPAddress.Loopback, Port);
                 }
-                if (Engine == RedisEngine.RedisCluster)
+                if (Engine == RedisEngine.RedisCluster && !_clusterMember)
                 {
                     await TakeAllSlotsAsync(deadline);
                 }
@@ -149,6 +167,15 @@ public sealed class RedisServer : IAsyncDisposable
             await Task.Delay(50);
         }
     }
+
+    /// <summary>Freezes the server (SIGSTOP): its connections stay open and nothing is answered, as with a host that
+    /// hangs or a network that drops packets. <see cref="Resume"/> lets it go on.</summary>
+    public void Pause() => Signal(Signals.Stop);
+
+    public void Resume() => Signal(Signals.Cont);
+
+    private void Signal(int signal) =>
+        Signals.Send(_process is { HasExited: false } running ? running : throw new InvalidOperationException($"{Engine} is not running."), signal);
 
     /// <summary>Kills the server (as a crash or an outage would).</summary>
     public async Task StopAsync()
