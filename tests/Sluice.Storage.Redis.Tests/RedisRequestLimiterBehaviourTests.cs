@@ -111,6 +111,9 @@ public sealed class RedisRequestLimiterBehaviourTests : IAsyncLifetime
         }
         var log = await database.KeyTimeToLiveAsync(limiter.KeyOf(plan.ChecksFor("k", TestPlans.Ip(1))[0].Counter));
         Assert.InRange(log!.Value, TimeSpan.FromMinutes(9), TimeSpan.FromMinutes(10));
+        // The decision is remembered for a minute by default (about 210 B of Redis memory each), not for the window.
+        var remembered = await database.KeyTimeToLiveAsync("{" + _prefix + "}:r:req-x");
+        Assert.InRange(remembered!.Value, TimeSpan.FromSeconds(50), TimeSpan.FromMinutes(1));
         // The logs' names (a text subject, a numeric one) stay what they were, so an upgraded gateway keeps counting.
         foreach (var check in plan.ChecksFor("k", TestPlans.Ip(1)))
         {
