@@ -13,11 +13,12 @@ namespace Sluice.Gateway.Limiting;
 
 /// <summary>
 /// The shared limiter (Redis) behind a short timeout and a circuit breaker (Polly), so that a dead Redis costs at
-/// most a few timeouts and then nothing. The timeout is the wait itself (<see cref="Task.WaitAsync(TimeSpan, CancellationToken)"/>,
-/// one timer per call): StackExchange.Redis takes no cancellation token, so a Polly timeout would only cancel a token
-/// that the same kind of wait then has to watch. While it is unavailable the outage policy decides: <c>local</c> uses this
-/// instance's embedded limiter, <c>open</c> admits, <c>closed</c> refuses with 503. The breaker probes Redis again
-/// after <see cref="LimiterOptions.BreakDuration"/> and the gateway returns to it by itself.
+/// most a few timeouts and then nothing. The timeout is the wait itself
+/// (<see cref="Task.WaitAsync(TimeSpan, CancellationToken)"/>, one timer per call): StackExchange.Redis takes no
+/// cancellation token, so a Polly timeout would only cancel a token that the same kind of wait then has to watch.
+/// While Redis is unavailable the outage policy decides: <c>local</c> uses this instance's embedded limiter,
+/// <c>open</c> admits, <c>closed</c> refuses with 503. The breaker probes Redis again after
+/// <see cref="LimiterOptions.BreakDuration"/> and the gateway returns to it by itself.
 /// </summary>
 internal sealed partial class ResilientRequestLimiter : IRequestLimiter, IComponentHealth
 {
