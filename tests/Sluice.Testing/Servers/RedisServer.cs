@@ -23,10 +23,11 @@ public sealed class RedisServer : IAsyncDisposable
     private readonly bool _clusterMember;
     private Process? _process;
 
-    private RedisServer(int port, RedisEngine engine, bool clusterMember = false)
+    private RedisServer(int port, RedisEngine engine, bool clusterMember = false, string? password = null)
     {
         Port = port;
         Engine = engine;
+        Password = password;
         _clusterMember = clusterMember;
         ClusterBusPort = engine == RedisEngine.RedisCluster ? FreePort() : 0;
         _directory = Path.Combine(Path.GetTempPath(), "sluice-redis-" + Guid.NewGuid().ToString("N")[..10]);
@@ -40,8 +41,11 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>The cluster bus's port in cluster mode (0 otherwise).</summary>
     internal int ClusterBusPort { get; }
 
-    /// <summary>A StackExchange.Redis connection string for this server.</summary>
-    public string Configuration => $"127.0.0.1:{Port},abortConnect=false";
+    /// <summary>What a client must send with AUTH (<c>requirepass</c>), or null for none.</summary>
+    public string? Password { get; }
+
+    /// <summary>A StackExchange.Redis connection string for this server (with its password, if it has one).</summary>
+    public string Configuration => $"127.0.0.1:{Port},abortConnect=false" + (Password is null ? "" : $",password={Password}");
 
     public bool IsRunning => _process is { HasExited: false };
 
@@ -66,10 +70,11 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
-    /// <summary>A server of the test's own, for tests that stop and start it.</summary>
-    public static async Task<RedisServer> StartAsync(RedisEngine engine = RedisEngine.Redis)
+    /// <summary>A server of the test's own, for tests that stop and start it, or that need a password
+    /// (<c>redis-server</c> only).</summary>
+    public static async Task<RedisServer> StartAsync(RedisEngine engine = RedisEngine.Redis, string? password = null)
     {
-        var server = new RedisServer(FreePort(), engine);
+        var server = new RedisServer(FreePort(), engine, password: password);
         await server.StartAgainAsync();
         return server;
     }
@@ -101,6 +106,10 @@ public sealed class RedisServer : IAsyncDisposable
         string[] arguments = Engine == RedisEngine.Garnet
             ? ["--port", port, "--bind", "127.0.0.1", "--lua", "--lua-transaction-mode", "--memory", "64m", "--index", "16m"]
             : ["--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", _directory, "--protected-mode", "no"];
+        if (Password is not null)
+        {
+            arguments = [.. arguments, "--requirepass", Password];
+        }
         if (Engine == RedisEngine.RedisCluster)
         {
             // Announced as 127.0.0.1: a lone node otherwise lists itself without an address, and clients wait for one.
@@ -152,7 +161,7 @@ public sealed class RedisServer : IAsyncDisposable
     private async Task TakeAllSlotsAsync(DateTime deadline)
     {
         var endpoint = new IPEndPoint(IPAddress.Loopback, Port);
-        await using var admin = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions { EndPoints = { endpoint }, AllowAdmin = true });
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions { EndPoints = { endpoint }, AllowAdmin = true, Password = Password });
         var node = admin.GetServer(endpoint);
         if (((string?)await node.ExecuteAsync("CLUSTER", "INFO"))!.Contains("cluster_slots_assigned:0", StringComparison.Ordinal))
         {
