@@ -11,6 +11,11 @@ public sealed class RedisLimiterOptions
     /// <summary>Every key Sluice writes starts with <c>{prefix}:</c>; the braces make it one Redis Cluster hash slot.</summary>
     public string KeyPrefix { get; set; } = "sluice";
 
+    /// <summary>A PEM file of the CA certificates that Redis's TLS certificate must chain to, instead of the system's
+    /// (a Redis behind an internal CA or with a self-signed certificate; the connection string has <c>ssl=true</c>).
+    /// Null: the system's trust store.</summary>
+    public string? CaCertificate { get; set; }
+
     /// <summary>How long one decision may take before Redis counts as failing.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromMilliseconds(250);
 

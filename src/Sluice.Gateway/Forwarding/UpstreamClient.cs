@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.Options;
+using Sluice.Gateway.Hosting;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Sluice.Gateway.Forwarding;
@@ -32,7 +33,7 @@ public sealed class UpstreamClient : IDisposable
         };
         if (!string.IsNullOrEmpty(value.CaCertificate))
         {
-            handler.SslOptions = UpstreamTrust.Options(UpstreamTrust.Load(value.CaCertificate));
+            handler.SslOptions = CertificateTrust.Options(CertificateTrust.Load(value.CaCertificate));
         }
         Invoker = new HttpMessageInvoker(new BufferedBodyHandler(handler), disposeHandler: true);
         RequestConfig = new ForwarderRequestConfig { ActivityTimeout = value.Timeout, Version = Version, VersionPolicy = VersionPolicy };

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Sluice.Gateway.Hosting;
 
 namespace Sluice.Gateway.Forwarding;
 
@@ -23,7 +24,7 @@ internal sealed class UpstreamOptionsValidator : IValidateOptions<UpstreamOption
             }
             try
             {
-                UpstreamTrust.Load(options.CaCertificate);
+                CertificateTrust.Load(options.CaCertificate);
             }
             catch (InvalidDataException exception)
             {

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Sluice.Core.Limits;
 using Sluice.Core.Limits.Embedded;
+using Sluice.Gateway.Hosting;
 using Sluice.Storage.Redis;
 using StackExchange.Redis;
 
@@ -65,6 +66,10 @@ public static class LimiterServiceCollectionExtensions
         // subscription connection, so one connection per process.
         configuration.ConfigurationChannel = "";
         configuration.CommandMap = CommandMap.Create(new HashSet<string> { "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE" }, available: false);
+        if (!string.IsNullOrEmpty(options.CaCertificate))
+        {
+            configuration.CertificateValidation += CertificateTrust.Callback(CertificateTrust.Load(options.CaCertificate));
+        }
         return ConnectionMultiplexer.Connect(configuration);
     }
 }

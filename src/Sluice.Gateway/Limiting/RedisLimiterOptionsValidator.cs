@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Sluice.Gateway.Hosting;
 using Sluice.Storage.Redis;
 using StackExchange.Redis;
 
@@ -18,10 +19,29 @@ internal sealed class RedisLimiterOptionsValidator : IValidateOptions<RedisLimit
                 {
                     errors.Add($"{RedisLimiterOptions.Section}:Configuration names no server (--redis); e.g. 127.0.0.1:6379.");
                 }
+                if (!string.IsNullOrEmpty(options.CaCertificate) && !parsed.Ssl)
+                {
+                    errors.Add($"{RedisLimiterOptions.Section}:CaCertificate (--redis-ca) is only for Redis over TLS; add ssl=true to the connection string (--redis).");
+                }
             }
             catch (ArgumentException exception)
             {
                 errors.Add($"{RedisLimiterOptions.Section}:Configuration is not a valid StackExchange.Redis connection string (--redis): {exception.Message}");
+            }
+        }
+        if (!string.IsNullOrEmpty(options.CaCertificate))
+        {
+            if (string.IsNullOrWhiteSpace(options.Configuration))
+            {
+                errors.Add($"{RedisLimiterOptions.Section}:CaCertificate (--redis-ca) is set but no Redis is (--redis).");
+            }
+            try
+            {
+                CertificateTrust.Load(options.CaCertificate);
+            }
+            catch (InvalidDataException exception)
+            {
+                errors.Add($"{RedisLimiterOptions.Section}:CaCertificate (--redis-ca): {exception.Message}");
             }
         }
         if (string.IsNullOrWhiteSpace(options.KeyPrefix) || options.KeyPrefix.IndexOfAny(['{', '}', ' ']) >= 0)

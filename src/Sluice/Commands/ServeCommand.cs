@@ -24,8 +24,9 @@ internal static class ServeCommand
             Arity = ArgumentArity.ZeroOrMore,
         };
         var redis = new Option<string?>("--redis") { Description = "A StackExchange.Redis connection string: keep limiter state in Redis, shared by every instance." };
+        var redisCa = new Option<string?>("--redis-ca") { Description = "A PEM file of the CA certificates Redis's TLS certificate must chain to, instead of the system's (with ssl=true in --redis)." };
         var postgres = new Option<string?>("--postgres") { Description = "An Npgsql connection string: keep keys in PostgreSQL, shared by every instance." };
-        var command = new Command("serve", "Run the gateway.") { urls, dataDir, upstream, upstreamKey, upstreamCa, adminToken, trustedProxy, redis, postgres };
+        var command = new Command("serve", "Run the gateway.") { urls, dataDir, upstream, upstreamKey, upstreamCa, adminToken, trustedProxy, redis, redisCa, postgres };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -37,6 +38,7 @@ internal static class ServeCommand
             Add(settings, "Sluice:Upstream:CaCertificate", result.GetValue(upstreamCa));
             Add(settings, "Sluice:Admin:Token", result.GetValue(adminToken));
             Add(settings, "Sluice:Redis:Configuration", result.GetValue(redis));
+            Add(settings, "Sluice:Redis:CaCertificate", result.GetValue(redisCa));
             Add(settings, "Sluice:Postgres:ConnectionString", result.GetValue(postgres));
             var proxies = result.GetValue(trustedProxy) ?? [];
             for (var i = 0; i < proxies.Length; i++)

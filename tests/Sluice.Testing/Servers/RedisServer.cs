@@ -21,13 +21,15 @@ public sealed class RedisServer : IAsyncDisposable
 
     private readonly string _directory;
     private readonly bool _clusterMember;
+    private readonly (string Certificate, string Key)? _tls;
     private Process? _process;
 
-    private RedisServer(int port, RedisEngine engine, bool clusterMember = false, string? password = null)
+    private RedisServer(int port, RedisEngine engine, bool clusterMember = false, string? password = null, (string Certificate, string Key)? tls = null)
     {
         Port = port;
         Engine = engine;
         Password = password;
+        _tls = tls;
         _clusterMember = clusterMember;
         ClusterBusPort = engine == RedisEngine.RedisCluster ? FreePort() : 0;
         _directory = Path.Combine(Path.GetTempPath(), "sluice-redis-" + Guid.NewGuid().ToString("N")[..10]);
@@ -45,7 +47,7 @@ public sealed class RedisServer : IAsyncDisposable
     public string? Password { get; }
 
     /// <summary>A StackExchange.Redis connection string for this server (with its password, if it has one).</summary>
-    public string Configuration => $"127.0.0.1:{Port},abortConnect=false" + (Password is null ? "" : $",password={Password}");
+    public string Configuration => $"127.0.0.1:{Port},abortConnect=false" + (Password is null ? "" : $",password={Password}") + (_tls is null ? "" : ",ssl=true");
 
     public bool IsRunning => _process is { HasExited: false };
 
@@ -70,11 +72,11 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
-    /// <summary>A server of the test's own, for tests that stop and start it, or that need a password
-    /// (<c>redis-server</c> only).</summary>
-    public static async Task<RedisServer> StartAsync(RedisEngine engine = RedisEngine.Redis, string? password = null)
+    /// <summary>A server of the test's own, for tests that stop and start it, or that need a password or TLS (PEM
+    /// files of its certificate and private key; clients must then use TLS) (<c>redis-server</c> only).</summary>
+    public static async Task<RedisServer> StartAsync(RedisEngine engine = RedisEngine.Redis, string? password = null, (string Certificate, string Key)? tls = null)
     {
-        var server = new RedisServer(FreePort(), engine, password: password);
+        var server = new RedisServer(FreePort(), engine, password: password, tls: tls);
         await server.StartAgainAsync();
         return server;
     }
@@ -109,6 +111,11 @@ public sealed class RedisServer : IAsyncDisposable
         if (Password is not null)
         {
             arguments = [.. arguments, "--requirepass", Password];
+        }
+        if (_tls is { } tls)
+        {
+            // TLS only, on the server's one port; clients are not asked for a certificate.
+            arguments = [.. arguments, "--port", "0", "--tls-port", port, "--tls-cert-file", tls.Certificate, "--tls-key-file", tls.Key, "--tls-auth-clients", "no"];
         }
         if (Engine == RedisEngine.RedisCluster)
         {

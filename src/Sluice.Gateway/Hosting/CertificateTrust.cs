@@ -2,14 +2,15 @@ using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace Sluice.Gateway.Forwarding;
+namespace Sluice.Gateway.Hosting;
 
 /// <summary>
-/// The certificates an HTTPS upstream's certificate must chain to when <see cref="UpstreamOptions.CaCertificate"/> is
-/// set (a self-hosted provider behind an internal CA, or with a self-signed certificate), in place of the system's
-/// trust store. The host name is still checked against the certificate, as for any HTTPS upstream.
+/// The certificates a server's TLS certificate must chain to, in place of the system's trust store, when the operator
+/// names them: an HTTPS upstream (<c>Sluice:Upstream:CaCertificate</c>, a self-hosted provider behind an internal CA
+/// or with a self-signed certificate) or Redis over TLS (<c>Sluice:Redis:CaCertificate</c>). The host name is still
+/// checked against the certificate.
 /// </summary>
-internal static class UpstreamTrust
+internal static class CertificateTrust
 {
     /// <summary>The certificates in <paramref name="path"/> (PEM, one or more, or a single DER certificate).</summary>
     /// <exception cref="InvalidDataException">The file cannot be read or holds no certificate; the message says which.</exception>
@@ -41,7 +42,30 @@ internal static class UpstreamTrust
     }
 
     /// <summary>TLS options that accept only certificates chaining to <paramref name="roots"/>.</summary>
-    public static SslClientAuthenticationOptions Options(X509Certificate2Collection roots)
+    public static SslClientAuthenticationOptions Options(X509Certificate2Collection roots) =>
+        new() { CertificateChainPolicy = Policy(roots) };
+
+    /// <summary>The same rule for a client that takes a validation callback rather than options (StackExchange.Redis):
+    /// a certificate for another host is refused; a chain the system does not trust is built again on
+    /// <paramref name="roots"/>, with the intermediate certificates the server sent.</summary>
+    public static RemoteCertificateValidationCallback Callback(X509Certificate2Collection roots) => (_, certificate, chain, errors) =>
+    {
+        if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
+        {
+            return false;
+        }
+        using var custom = new X509Chain { ChainPolicy = Policy(roots) };
+        if (chain is not null)
+        {
+            foreach (var element in chain.ChainElements)
+            {
+                custom.ChainPolicy.ExtraStore.Add(element.Certificate);
+            }
+        }
+        return custom.Build(certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
+    };
+
+    private static X509ChainPolicy Policy(X509Certificate2Collection roots)
     {
         var policy = new X509ChainPolicy
         {
@@ -50,6 +74,6 @@ internal static class UpstreamTrust
             RevocationMode = X509RevocationMode.NoCheck,
         };
         policy.CustomTrustStore.AddRange(roots);
-        return new SslClientAuthenticationOptions { CertificateChainPolicy = policy };
+        return policy;
     }
 }
