@@ -56,25 +56,15 @@ public sealed class OperationsTests
     [Fact]
     public async Task BadConfiguration_StopsStartListingEveryProblem()
     {
-        var args = new[]
-        {
-            "--urls=http://127.0.0.1:0",
-            "--Sluice:DataDir=" + Path.Combine(Path.GetTempPath(), "sluice-bad-" + Guid.NewGuid().ToString("N")),
+        var messages = await StartFailuresAsync(
             "--Sluice:Upstream:BaseUrl=not a url",
             "--Sluice:ClientIp:TrustedProxies:0=300.1.1.1",
             "--Sluice:ClientIp:Allow:0=10.0.0.0/8",
             "--Sluice:ClientIp:Allow:1=10.0.0.0/99",
             "--Sluice:ClientIp:Deny:0=bad-host",
             "--Sluice:Plans:free:Limits:0:Requests=-5",
-            "--Sluice:Plans:free:Limits:0:Window=00:00:00",
-        };
-        var failure = await Assert.ThrowsAnyAsync<Exception>(async () =>
-        {
-            await using var app = SluiceApplication.Create(args);
-            await app.StartAsync();
-        });
+            "--Sluice:Plans:free:Limits:0:Window=00:00:00");
 
-        var messages = Failures(failure);
         Assert.Contains(messages, m => m.Contains("Sluice:Upstream:BaseUrl", StringComparison.Ordinal));
         Assert.Contains(messages, m => m.Contains("TrustedProxies:0", StringComparison.Ordinal));
         Assert.Contains(messages, m => m.Contains("Sluice:ClientIp:Allow:1: '10.0.0.0/99'", StringComparison.Ordinal));
@@ -151,8 +141,26 @@ public sealed class OperationsTests
         }
     }
 
+    /// <summary>Starts the gateway in-process with <paramref name="settings"/> (on a fresh data directory and a free
+    /// port), which must stop the start; returns every message of the failure.</summary>
+    internal static async Task<List<string>> StartFailuresAsync(params string[] settings)
+    {
+        string[] args =
+        [
+            "--urls=http://127.0.0.1:0",
+            "--Sluice:DataDir=" + Path.Combine(Path.GetTempPath(), "sluice-bad-" + Guid.NewGuid().ToString("N")),
+            .. settings,
+        ];
+        var failure = await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            await using var app = SluiceApplication.Create(args);
+            await app.StartAsync();
+        });
+        return Failures(failure);
+    }
+
     /// <summary>Every message of a failed start (options validation lists each problem).</summary>
-    internal static List<string> Failures(Exception exception) => exception switch
+    private static List<string> Failures(Exception exception) => exception switch
     {
         OptionsValidationException validation => [.. validation.Failures],
         AggregateException aggregate => aggregate.InnerExceptions.SelectMany(Failures).ToList(),

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Sluice.FakeUpstream;
-using Sluice.Gateway.Hosting;
 using Sluice.Testing.Gateway;
 using Sluice.Testing.Servers;
 using StackExchange.Redis;
@@ -90,20 +89,6 @@ public sealed class RedisTlsTests : IAsyncLifetime
         Assert.Contains(messages, m => m.Contains("Sluice:Redis:CaCertificate", StringComparison.Ordinal) && m.Contains("cannot be read as a certificate", StringComparison.Ordinal));
     }
 
-    private static async Task<List<string>> StartFailuresAsync(string redis, string caCertificate)
-    {
-        var args = new[]
-        {
-            "--urls=http://127.0.0.1:0",
-            "--Sluice:DataDir=" + Path.Combine(Path.GetTempPath(), "sluice-bad-" + Guid.NewGuid().ToString("N")),
-            "--Sluice:Redis:Configuration=" + redis,
-            "--Sluice:Redis:CaCertificate=" + caCertificate,
-        };
-        var failure = await Assert.ThrowsAnyAsync<Exception>(async () =>
-        {
-            await using var app = SluiceApplication.Create(args);
-            await app.StartAsync();
-        });
-        return OperationsTests.Failures(failure);
-    }
+    private static Task<List<string>> StartFailuresAsync(string redis, string caCertificate) =>
+        OperationsTests.StartFailuresAsync("--Sluice:Redis:Configuration=" + redis, "--Sluice:Redis:CaCertificate=" + caCertificate);
 }

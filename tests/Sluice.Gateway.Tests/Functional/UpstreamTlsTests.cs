@@ -3,7 +3,6 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Sluice.FakeUpstream;
-using Sluice.Gateway.Hosting;
 
 namespace Sluice.Gateway.Tests.Functional;
 
@@ -111,20 +110,6 @@ public sealed class UpstreamTlsTests
         }
     }
 
-    private static async Task<List<string>> StartFailuresAsync(string upstream, string caCertificate)
-    {
-        var args = new[]
-        {
-            "--urls=http://127.0.0.1:0",
-            "--Sluice:DataDir=" + Path.Combine(Path.GetTempPath(), "sluice-bad-" + Guid.NewGuid().ToString("N")),
-            "--Sluice:Upstream:BaseUrl=" + upstream,
-            "--Sluice:Upstream:CaCertificate=" + caCertificate,
-        };
-        var failure = await Assert.ThrowsAnyAsync<Exception>(async () =>
-        {
-            await using var app = SluiceApplication.Create(args);
-            await app.StartAsync();
-        });
-        return OperationsTests.Failures(failure);
-    }
+    private static Task<List<string>> StartFailuresAsync(string upstream, string caCertificate) =>
+        OperationsTests.StartFailuresAsync("--Sluice:Upstream:BaseUrl=" + upstream, "--Sluice:Upstream:CaCertificate=" + caCertificate);
 }
