@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Sluice.FakeUpstream;
 using Sluice.Testing.Gateway;
+using Sluice.Testing.Servers;
 
 namespace Sluice.Tests;
 
@@ -49,6 +50,23 @@ public sealed class ServeTests : IAsyncLifetime
         // Key alice: 4 used → 145 left after this call. Address 127.0.0.2: 3 used by alice → bob sees 146 left there.
         Assert.Equal("145", await CallAsync(second.BaseUrl, 3, key, 1));
         Assert.Equal("146", await CallAsync(second.BaseUrl, 2, other, 1));
+    }
+
+    /// <summary>Redis unreachable at start stops nothing, and the warning says why (here a refused password), not
+    /// only that it is not connected.</summary>
+    [Fact]
+    public async Task RedisRefusingThePassword_StartStillServes_AndTheWarningSaysWhy()
+    {
+        await using var redis = await RedisServer.StartAsync(password: "right-" + Guid.NewGuid().ToString("N")[..8]);
+        await using var gateway = await SluiceProcess.ServeAsync("--data-dir", _dataDir, "--upstream", _upstream!.BaseUrl, "--admin-token", "t0ken",
+            "--redis", $"127.0.0.1:{redis.Port},password=wrong");
+
+        using var http = new HttpClient();
+        using var health = await http.GetAsync(gateway.BaseUrl + "/healthz");
+
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Contains("could not be loaded at start (connection: ", gateway.Output, StringComparison.Ordinal);
+        Assert.Contains("AuthenticationFailure", gateway.Output, StringComparison.Ordinal);
     }
 
     [Fact]

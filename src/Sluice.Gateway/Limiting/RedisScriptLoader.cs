@@ -33,17 +33,24 @@ internal sealed partial class RedisScriptLoader : IHostedService
         {
             return;
         }
+        var redis = _services.GetRequiredService<IConnectionMultiplexer>();
         try
         {
-            var loaded = await RedisRequestLimiter.LoadScriptAsync(_services.GetRequiredService<IConnectionMultiplexer>()).WaitAsync(LoadTimeout, cancellationToken);
-            if (loaded == 0)
+            if (await RedisRequestLimiter.LoadScriptAsync(redis).WaitAsync(LoadTimeout, cancellationToken) == 0)
             {
-                LogNotLoaded(_logger, "not connected");
+                // Not connected: a PING fails at once (no backlog) with what stopped the connection, which is what
+                // the operator needs to read (a wrong password, an untrusted certificate, nothing listening). If it
+                // answers, the connection has just come up: load again.
+                await redis.GetDatabase().PingAsync().WaitAsync(LoadTimeout, cancellationToken);
+                if (await RedisRequestLimiter.LoadScriptAsync(redis).WaitAsync(LoadTimeout, cancellationToken) == 0)
+                {
+                    LogNotLoaded(_logger, "not connected");
+                }
             }
         }
         catch (Exception exception) when (exception is RedisException or TimeoutException)
         {
-            LogNotLoaded(_logger, exception.Message);
+            LogNotLoaded(_logger, RedisFailures.Brief(exception));
         }
     }
 

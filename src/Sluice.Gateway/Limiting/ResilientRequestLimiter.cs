@@ -58,7 +58,7 @@ internal sealed partial class ResilientRequestLimiter : IRequestLimiter, ICompon
                 OnOpened = args =>
                 {
                     _metrics.Degraded = true;
-                    _trouble.Fail($"The Redis limiter is unavailable ({Brief(args.Outcome.Exception)}); outage policy '{_policy.ToString().ToLowerInvariant()}' applies: {PolicyMeaning(_policy)}; Redis is tried again every {_breakDuration.TotalSeconds:0.#} s");
+                    _trouble.Fail($"The Redis limiter is unavailable ({RedisFailures.Brief(args.Outcome.Exception)}); outage policy '{_policy.ToString().ToLowerInvariant()}' applies: {PolicyMeaning(_policy)}; Redis is tried again every {_breakDuration.TotalSeconds:0.#} s");
                     LogUnavailable(_logger, _policy, _breakDuration.TotalSeconds, args.Outcome.Exception?.Message ?? "failing");
                     return ValueTask.CompletedTask;
                 },
@@ -75,32 +75,6 @@ internal sealed partial class ResilientRequestLimiter : IRequestLimiter, ICompon
 
     /// <summary>Degraded while the breaker is open and the outage policy decides.</summary>
     public HealthCheckResult Health => _trouble.Result("redis: shared by every instance");
-
-    /// <summary>What went wrong, in a few words (the log line has StackExchange.Redis's whole message, with its state dump).</summary>
-    private static string Brief(Exception? exception) => exception switch
-    {
-        null => "failing",
-        RedisConnectionException connection => $"connection: {Causes(connection)}",
-        TimeoutException => "no answer in time",
-        _ => exception.Message.Split(';', 2)[0],
-    };
-
-    /// <summary>A connection failure and what caused it, outermost first: StackExchange.Redis's own reason ("no
-    /// connection") is seldom the one an operator needs, which is further down (a refused password, a server
-    /// refusing connections).</summary>
-    private static string Causes(RedisConnectionException connection)
-    {
-        var causes = new List<string>();
-        for (Exception? cause = connection; cause is not null; cause = cause.InnerException)
-        {
-            var text = cause is RedisConnectionException inner ? inner.FailureType.ToString() : cause.Message.Split(';', 2)[0];
-            if (!causes.Contains(text))
-            {
-                causes.Add(text);
-            }
-        }
-        return string.Join(" <- ", causes);
-    }
 
     private static string PolicyMeaning(LimiterOutagePolicy policy) => policy switch
     {
