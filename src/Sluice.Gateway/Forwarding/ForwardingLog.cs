@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Sluice.Gateway.Hosting;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Sluice.Gateway.Forwarding;
@@ -9,21 +10,8 @@ internal static partial class ForwardingLog
         Message = "Upstream call {Method} {Path} failed: {Error} ({Reason})")]
     public static partial void UpstreamFailed(ILogger logger, string method, string path, ForwarderError error, string reason);
 
-    /// <summary>The messages of <paramref name="exception"/> and its inner exceptions: the outer one alone often only says
-    /// "see inner exception" (a refused TLS certificate, a refused connection).</summary>
-    public static string Reason(Exception? exception)
-    {
-        if (exception is null)
-        {
-            return "no detail";
-        }
-        var reason = new System.Text.StringBuilder(exception.Message);
-        for (var inner = exception.InnerException; inner is not null; inner = inner.InnerException)
-        {
-            reason.Append(" <- ").Append(inner.Message);
-        }
-        return reason.ToString();
-    }
+    /// <summary>The messages of <paramref name="exception"/> and its inner exceptions (<see cref="Causes"/>).</summary>
+    public static string Reason(Exception? exception) => exception is null ? "no detail" : Causes.Of(exception);
 
     [LoggerMessage(EventId = 21, EventName = "ModelsFetchFailed", Level = LogLevel.Warning,
         Message = "Fetching the model list from the upstream failed: {Reason}")]

@@ -22,14 +22,7 @@ internal sealed class UpstreamOptionsValidator : IValidateOptions<UpstreamOption
             {
                 errors.Add($"{UpstreamOptions.Section}:CaCertificate (--upstream-ca) is only for an https:// upstream; BaseUrl is '{options.BaseUrl}'.");
             }
-            try
-            {
-                CertificateTrust.Load(options.CaCertificate);
-            }
-            catch (InvalidDataException exception)
-            {
-                errors.Add($"{UpstreamOptions.Section}:CaCertificate (--upstream-ca): {exception.Message}");
-            }
+            CertificateTrust.Check(options.CaCertificate, $"{UpstreamOptions.Section}:CaCertificate (--upstream-ca)", errors);
         }
         if (options.Timeout <= TimeSpan.Zero)
         {

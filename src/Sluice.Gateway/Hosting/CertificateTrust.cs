@@ -41,6 +41,20 @@ internal static class CertificateTrust
         return certificates;
     }
 
+    /// <summary>For start-up validation: adds to <paramref name="errors"/> why <paramref name="path"/>, the value of
+    /// <paramref name="setting"/>, cannot be used, if it cannot.</summary>
+    public static void Check(string path, string setting, List<string> errors)
+    {
+        try
+        {
+            Load(path);
+        }
+        catch (InvalidDataException exception)
+        {
+            errors.Add($"{setting}: {exception.Message}");
+        }
+    }
+
     /// <summary>TLS options that accept only certificates chaining to <paramref name="roots"/>.</summary>
     public static SslClientAuthenticationOptions Options(X509Certificate2Collection roots) =>
         new() { CertificateChainPolicy = Policy(roots) };

@@ -1,3 +1,4 @@
+using Sluice.Gateway.Hosting;
 using StackExchange.Redis;
 
 namespace Sluice.Gateway.Limiting;
@@ -9,25 +10,11 @@ internal static class RedisFailures
     public static string Brief(Exception? exception) => exception switch
     {
         null => "failing",
-        RedisConnectionException connection => $"connection: {Causes(connection)}",
+        // StackExchange.Redis's own reason ("no connection") first, then what caused it: each failure's type, and
+        // the server's or the socket's message without the library's state dump.
+        RedisConnectionException connection => "connection: " + Causes.Of(connection, static cause =>
+            cause is RedisConnectionException inner ? inner.FailureType.ToString() : cause.Message.Split(';', 2)[0]),
         TimeoutException => "no answer in time",
         _ => exception.Message.Split(';', 2)[0],
     };
-
-    /// <summary>A connection failure and what caused it, outermost first: StackExchange.Redis's own reason ("no
-    /// connection") is seldom the one an operator needs, which is further down (a refused password, an untrusted
-    /// certificate, a server refusing connections).</summary>
-    private static string Causes(RedisConnectionException connection)
-    {
-        var causes = new List<string>();
-        for (Exception? cause = connection; cause is not null; cause = cause.InnerException)
-        {
-            var text = cause is RedisConnectionException inner ? inner.FailureType.ToString() : cause.Message.Split(';', 2)[0];
-            if (!causes.Contains(text))
-            {
-                causes.Add(text);
-            }
-        }
-        return string.Join(" <- ", causes);
-    }
 }

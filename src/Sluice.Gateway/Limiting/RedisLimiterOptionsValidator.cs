@@ -35,14 +35,7 @@ internal sealed class RedisLimiterOptionsValidator : IValidateOptions<RedisLimit
             {
                 errors.Add($"{RedisLimiterOptions.Section}:CaCertificate (--redis-ca) is set but no Redis is (--redis).");
             }
-            try
-            {
-                CertificateTrust.Load(options.CaCertificate);
-            }
-            catch (InvalidDataException exception)
-            {
-                errors.Add($"{RedisLimiterOptions.Section}:CaCertificate (--redis-ca): {exception.Message}");
-            }
+            CertificateTrust.Check(options.CaCertificate, $"{RedisLimiterOptions.Section}:CaCertificate (--redis-ca)", errors);
         }
         if (string.IsNullOrWhiteSpace(options.KeyPrefix) || options.KeyPrefix.IndexOfAny(['{', '}', ' ']) >= 0)
         {

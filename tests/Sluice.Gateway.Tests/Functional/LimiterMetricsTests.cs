@@ -57,13 +57,8 @@ public sealed class LimiterMetricsTests
     public async Task RedisDown_MetricsShowTheDegradedLimiter()
     {
         await using var redis = await RedisServer.StartAsync();
-        await using var relay = await RelayFixture.StartAsync(new Dictionary<string, string?>(RelayFixture.FreePlan(150))
-        {
-            ["Sluice:Redis:Configuration"] = redis.Configuration,
-            ["Sluice:Redis:KeyPrefix"] = "outage",
-            ["Sluice:Limiter:OutagePolicy"] = "Local",
-            ["Sluice:Limiter:BreakDuration"] = "00:00:01",
-        });
+        await using var relay = await RelayFixture.StartAsync(
+            new Dictionary<string, string?>(RelayFixture.OnRedis(redis.Configuration, "outage", "Local")) { ["Sluice:Limiter:BreakDuration"] = "00:00:01" });
         var (_, key) = await relay.Gateway.CreateKeyAsync();
         using var client = relay.Gateway.ClientFrom(2, key);
         await redis.StopAsync();

@@ -27,13 +27,8 @@ public sealed class RedisOutageTests : IAsyncLifetime
         await _redis!.DisposeAsync();
     }
 
-    private Task<GatewayHost> Gateway(string policy, int limit = 150) => GatewayHost.StartAsync(_upstream!.BaseUrl, new Dictionary<string, string?>(RelayFixture.FreePlan(limit))
-    {
-        ["Sluice:Redis:Configuration"] = _redis!.Configuration,
-        ["Sluice:Redis:KeyPrefix"] = "outage",
-        ["Sluice:Limiter:OutagePolicy"] = policy,
-        ["Sluice:Limiter:BreakDuration"] = "00:00:01",
-    });
+    private Task<GatewayHost> Gateway(string policy, int limit = 150) => GatewayHost.StartAsync(_upstream!.BaseUrl,
+        new Dictionary<string, string?>(RelayFixture.OnRedis(_redis!.Configuration, "outage", policy, limit)) { ["Sluice:Limiter:BreakDuration"] = "00:00:01" });
 
     [Fact]
     public async Task Redis_CountsAreSharedState_RefusalComesFromRedis()

@@ -28,12 +28,7 @@ public sealed class RedisPasswordTests : IAsyncLifetime
         await _redis!.DisposeAsync();
     }
 
-    private Task<GatewayHost> Gateway(string configuration) => GatewayHost.StartAsync(_upstream!.BaseUrl, new Dictionary<string, string?>(RelayFixture.FreePlan(150))
-    {
-        ["Sluice:Redis:Configuration"] = configuration,
-        ["Sluice:Redis:KeyPrefix"] = "auth",
-        ["Sluice:Limiter:OutagePolicy"] = "Closed",
-    });
+    private Task<GatewayHost> Gateway(string configuration) => GatewayHost.StartAsync(_upstream!.BaseUrl, RelayFixture.OnRedis(configuration, "auth", "Closed"));
 
     [Fact]
     public async Task RightPassword_DecisionsAreTakenInRedis()

@@ -39,13 +39,8 @@ public sealed class RedisTlsTests : IAsyncLifetime
         Directory.Delete(_directory, recursive: true);
     }
 
-    private Task<GatewayHost> Gateway(string? caCertificate) => GatewayHost.StartAsync(_upstream!.BaseUrl, new Dictionary<string, string?>(RelayFixture.FreePlan(150))
-    {
-        ["Sluice:Redis:Configuration"] = _redis!.Configuration,
-        ["Sluice:Redis:CaCertificate"] = caCertificate,
-        ["Sluice:Redis:KeyPrefix"] = "tls",
-        ["Sluice:Limiter:OutagePolicy"] = "Closed",
-    });
+    private Task<GatewayHost> Gateway(string? caCertificate) => GatewayHost.StartAsync(_upstream!.BaseUrl,
+        new Dictionary<string, string?>(RelayFixture.OnRedis(_redis!.Configuration, "tls", "Closed")) { ["Sluice:Redis:CaCertificate"] = caCertificate });
 
     [Fact]
     public async Task TrustedCa_DecisionsAreTakenInRedisOverTls()

@@ -67,6 +67,15 @@ public sealed class RelayFixture : IAsyncDisposable
         ["Sluice:Plans:free:Limits:0:Window"] = window,
     };
 
+    /// <summary>A free plan of <paramref name="limit"/> on Redis at <paramref name="configuration"/>, under its own key
+    /// prefix, with the outage policy <paramref name="policy"/>.</summary>
+    public static Dictionary<string, string?> OnRedis(string configuration, string prefix, string policy, int limit = 150) => new(FreePlan(limit))
+    {
+        ["Sluice:Redis:Configuration"] = configuration,
+        ["Sluice:Redis:KeyPrefix"] = prefix,
+        ["Sluice:Limiter:OutagePolicy"] = policy,
+    };
+
     public static JsonContent Chat(string model = "gpt-4o-mini", bool stream = false, bool includeUsage = false) =>
         JsonContent.Create(new Dictionary<string, object?>
         {
